@@ -1,0 +1,158 @@
+"""The ``onrecord`` console script: build the index, ask, list sources, evaluate, run the bot.
+
+Errors of the library are printed as one line on stderr with a non-zero exit code; only a bug
+shows a traceback. Heavy imports (the model, discord) happen inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from index import IndexSettings, Library, LibraryError
+
+from . import terminal
+
+log = logging.getLogger(__name__)
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = _settings(args)
+        result: int = args.handler(args, settings)
+        return result
+    except LibraryError as error:
+        print(f"onrecord: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        print(f"onrecord: invalid setting {where}: {first['msg']}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="onrecord", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress and timings")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        sub.add_argument("--docs", type=Path, help="sources folder (ONRECORD_DOCS_DIR)")
+        sub.add_argument("--index", type=Path, help="index folder (ONRECORD_INDEX_DIR)")
+        return sub
+
+    add("index", _cmd_index, "build or update the index from the sources folder")
+    ask = add("ask", _cmd_ask, "answer a question with quotes from the sources")
+    ask.add_argument("question")
+    ask.add_argument("--source", help="answer from this document only (its id, see `onrecord sources`)")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    sources = add("sources", _cmd_sources, "list the indexed documents")
+    sources.add_argument("--json", action="store_true", help="print a JSON array")
+    add("run", _cmd_run, "start the Discord bot (needs DISCORD_TOKEN)")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> IndexSettings:
+    overrides = {}
+    if getattr(args, "docs", None):
+        overrides["docs_dir"] = args.docs
+    if getattr(args, "index", None):
+        overrides["index_dir"] = args.index
+    return IndexSettings(**overrides)
+
+
+def _cmd_index(args: argparse.Namespace, settings: IndexSettings) -> int:
+    library = Library(settings)
+    with _ProgressBar() as bar:
+        report = library.rebuild(progress=bar)
+    print(terminal.render_report(report), end="")
+    return 0
+
+
+def _cmd_ask(args: argparse.Namespace, settings: IndexSettings) -> int:
+    library = Library(settings)
+    library.clean_question(args.question)  # refuse a bad question before loading anything heavy
+    if not library.has_index():
+        print(f"No index yet: building it from {settings.docs_dir} first.", file=sys.stderr)
+        with _ProgressBar() as bar:
+            report = library.rebuild(progress=bar)
+        print(terminal.render_report(report), end="", file=sys.stderr)
+    else:
+        library.ensure_index()
+    answer = library.ask(args.question, source=args.source)
+    if args.json:
+        print(json.dumps(answer.to_json_dict(), ensure_ascii=False))
+    else:
+        print(terminal.render_answer(answer), end="")
+    return 0
+
+
+def _cmd_sources(args: argparse.Namespace, settings: IndexSettings) -> int:
+    library = Library(settings)
+    library.ensure_index()
+    sources = library.sources()
+    if args.json:
+        rows = [
+            {**s.__dict__, "published": s.published.isoformat() if s.published else None} for s in sources
+        ]
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+    else:
+        print(terminal.render_sources(sources), end="")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace, settings: IndexSettings) -> int:
+    from .__main__ import run
+
+    return run(settings)
+
+
+class _ProgressBar:
+    """tqdm bars on stderr, one per build stage."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+        self._stage = ""
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if stage != self._stage:
+            if self._bar is not None:
+                self._bar.close()
+            self._bar = tqdm(total=total, desc=stage, unit=" texts" if stage == "embedding" else "", file=sys.stderr, leave=False)
+            self._stage = stage
+        self._bar.total = total
+        self._bar.n = done
+        self._bar.refresh()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

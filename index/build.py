@@ -1,0 +1,210 @@
+"""Rebuild the index from the sources folder, embedding only what changed.
+
+A document whose content hash, and the model and chunking settings, match the current generation is
+carried over with its spans and vectors; new and changed documents are segmented, attributed,
+chunked and embedded; removed ones are simply not written. The result is a new generation that
+becomes current atomically (see `store`). One build runs at a time: an ``flock`` on
+``build.lock``, which the kernel releases if the holder dies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from . import attribution, segment
+from .embedding import Embedder
+from .errors import BuildInProgressError, CorruptIndexError, NoIndexError
+from .loaders import scan
+from .models import BuildReport, Chunk, Document, Sentence, Skipped
+from .settings import IndexSettings
+from .store import Generation, IndexedDocument, open_current, passage_text, remove_old_generations, write_generation
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+"""Called as ``progress(stage, done, total)`` while a build runs."""
+
+_EMBED_STEP = 256
+
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """Hold the index's build lock, or raise `BuildInProgressError` at once."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(index_dir / "build.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            raise BuildInProgressError("A rebuild is already running; try again when it has finished.") from error
+        yield
+    finally:
+        os.close(fd)
+
+
+def chunking_settings(settings: IndexSettings, embedder: Embedder) -> dict[str, int]:
+    """The settings that shape spans and vectors: a change means every document is re-embedded."""
+    return {
+        "chunk_tokens": min(settings.chunk_tokens, embedder.max_tokens),
+        "chunk_overlap": settings.chunk_overlap,
+        "segmenter": 1,
+    }
+
+
+def build(settings: IndexSettings, embedder: Embedder, progress: Progress | None = None) -> BuildReport:
+    """Scan the sources and write a new current generation. Returns what changed."""
+    started = time.perf_counter()
+    report = BuildReport()
+    notify = progress or (lambda stage, done, total: None)
+    with build_lock(settings.index_dir):
+        notify("scanning", 0, 1)
+        documents, report.skipped = scan(settings.docs_dir, int(settings.max_file_mb * 1e6))
+        previous = _previous(settings, embedder, report)
+        chunking = chunking_settings(settings, embedder)
+        old_hashes = previous.manifest.documents if previous else {}
+
+        kept: dict[str, IndexedDocument] = {}
+        fresh: list[Document] = []
+        for doc in documents:
+            old = old_hashes.get(doc.doc_id)
+            if old is None:
+                report.added.append(doc.doc_id)
+                fresh.append(doc)
+            elif old != doc.content_hash:
+                report.changed.append(doc.doc_id)
+                fresh.append(doc)
+            else:
+                assert previous is not None
+                kept[doc.doc_id] = _carry_over(previous, doc.doc_id)
+        current_ids = {d.doc_id for d in documents}
+        report.removed = sorted(set(old_hashes) - current_ids)
+        report.unchanged = len(kept)
+
+        built = {item.doc.doc_id: item for item in _index_documents(fresh, embedder, chunking, notify, report)}
+        ordered = [item for d in documents if (item := kept.get(d.doc_id) or built.get(d.doc_id))]
+        for doc_id in {*report.added, *report.changed} - set(built):
+            (report.added if doc_id in report.added else report.changed).remove(doc_id)
+        notify("writing", 0, 1)
+        folder = write_generation(
+            settings.index_dir, ordered, model=embedder.name, dim=embedder.dim, chunking=chunking
+        )
+        if previous is not None:
+            previous.close()
+        remove_old_generations(settings.index_dir)
+        notify("writing", 1, 1)
+    report.generation = folder.name
+    report.documents = len(ordered)
+    report.chunks = sum(len(item.chunks) for item in ordered)
+    report.seconds = time.perf_counter() - started
+    log.info(
+        "built %s: %d documents (%d added, %d changed, %d removed, %d skipped), %d chunks, %d texts embedded in %.1f s",
+        folder.name, report.documents, len(report.added), len(report.changed), len(report.removed),
+        len(report.skipped), report.chunks, report.embedded, report.seconds,
+    )  # fmt: skip
+    return report
+
+
+def _previous(settings: IndexSettings, embedder: Embedder, report: BuildReport) -> Generation | None:
+    """The current generation if its vectors can be reused; otherwise None and the reason."""
+    try:
+        previous = open_current(settings.index_dir)
+    except NoIndexError:
+        return None
+    except CorruptIndexError as error:
+        report.full_rebuild_reason = f"{error} Rebuilding everything."
+        log.warning(report.full_rebuild_reason)
+        return None
+    reasons = []
+    if previous.manifest.model != embedder.name or previous.manifest.dim != embedder.dim:
+        reasons.append(f"the model changed from {previous.manifest.model!r} to {embedder.name!r}")
+    if previous.manifest.chunking != chunking_settings(settings, embedder):
+        reasons.append("the chunking settings changed")
+    if reasons:
+        report.full_rebuild_reason = "Full rebuild: " + " and ".join(reasons) + "."
+        log.info(report.full_rebuild_reason)
+        previous.close()
+        return None
+    return previous
+
+
+def _carry_over(previous: Generation, doc_id: str) -> IndexedDocument:
+    stored = previous.by_id[doc_id]
+    doc, sentences, chunks = previous.full_document(stored.row)
+    return IndexedDocument(
+        doc=doc,
+        sentences=sentences,
+        chunks=chunks,
+        sentence_vectors=previous.vectors("sentences", stored.sentence_first, stored.sentence_end),
+        chunk_vectors=previous.vectors("chunks", stored.chunk_first, stored.chunk_end),
+    )
+
+
+def analyse(doc: Document, embedder: Embedder, chunk_tokens: int, overlap: int) -> tuple[list[Sentence], list[Chunk]]:
+    """Sentences (with speakers) and chunks of one document."""
+    paras = segment.paragraphs(doc)
+    spans = segment.sentences(doc, paras)
+    who = attribution.speakers(doc.text, paras, spans)
+    sentences = [Sentence(s.start, s.end, s.paragraph, name) for s, name in zip(spans, who, strict=True)]
+    counts = embedder.count_tokens([doc.text[s.start : s.end] for s in sentences])
+    return sentences, segment.chunks(sentences, counts, chunk_tokens, overlap)
+
+
+def _index_documents(
+    docs: Sequence[Document],
+    embedder: Embedder,
+    chunking: dict[str, int],
+    notify: Progress,
+    report: BuildReport,
+) -> list[IndexedDocument]:
+    analysed = []
+    for number, doc in enumerate(docs):
+        notify("segmenting", number, len(docs))
+        try:
+            sentences, chunks = analyse(doc, embedder, chunking["chunk_tokens"], chunking["chunk_overlap"])
+        except Exception as error:  # one bad document must not stop the build
+            log.exception("could not segment %s", doc.doc_id)
+            report.skipped.append(Skipped(doc.doc_id, f"it could not be segmented ({error.__class__.__name__})"))
+            continue
+        if not sentences:
+            report.skipped.append(Skipped(doc.doc_id, "it has no sentences to index"))
+            continue
+        analysed.append((doc, sentences, chunks))
+    texts: list[str] = []
+    for doc, sentences, chunks in analysed:
+        texts.extend(doc.text[s.start : s.end] for s in sentences)
+        texts.extend(passage_text(doc.title, doc.text[c.start : c.end]) for c in chunks)
+    vectors = _embed_all(texts, embedder, notify)
+    report.embedded = len(texts)
+
+    result = []
+    position = 0
+    for doc, sentences, chunks in analysed:
+        s_vecs = vectors[position : position + len(sentences)]
+        position += len(sentences)
+        c_vecs = vectors[position : position + len(chunks)]
+        position += len(chunks)
+        result.append(IndexedDocument(doc, sentences, chunks, s_vecs, c_vecs))
+    return result
+
+
+def _embed_all(texts: Sequence[str], embedder: Embedder, notify: Progress) -> np.ndarray:
+    """Embed shortest first, in steps so progress can be shown; rows come back in the given order.
+
+    Sorting the whole list (not only each batch) keeps padding small across the corpus.
+    """
+    vectors = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    for start in range(0, len(texts), _EMBED_STEP):
+        notify("embedding", start, len(texts))
+        rows = order[start : start + _EMBED_STEP]
+        vectors[rows] = embedder.embed([texts[i] for i in rows])
+    notify("embedding", len(texts), len(texts))
+    return vectors

@@ -1,0 +1,196 @@
+"""`Library`: the one object front ends use: build, ask, list sources, add and remove them.
+
+It serves one index generation at a time and swaps to a new one after a rebuild; a question that is
+being answered keeps the generation it started with. Everything here blocks (model, FAISS, disk):
+an async caller runs it in a worker thread.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import threading
+import time
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import build as builder
+from .answer import compose
+from .embedding import Embedder, load_embedder
+from .errors import CorruptIndexError, NoIndexError, QuestionError, SourceError
+from .loaders import SUPPORTED_SUFFIXES, load_document
+from .models import Answer, BuildReport, SourceInfo
+from .search import retrieve
+from .settings import IndexSettings
+from .store import Generation, current_name, open_current
+
+log = logging.getLogger(__name__)
+
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+_MENTION = re.compile(r"<(?:@[!&]?|#)\d+>|@(?:everyone|here)\b")
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class LibraryStatus:
+    """What is being served."""
+
+    generation: str | None
+    documents: int
+    chunks: int
+    sentences: int
+    model: str
+    built_at: str | None
+
+
+class Library:
+    """Sources, their index and the answers drawn from them."""
+
+    def __init__(self, settings: IndexSettings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        self._embedder_lock = threading.Lock()
+        self._generation: Generation | None = None
+        self._swap_lock = threading.Lock()
+
+    @property
+    def embedder(self) -> Embedder:
+        """The model, loaded on first use."""
+        with self._embedder_lock:
+            if self._embedder is None:
+                self._embedder = load_embedder(self.settings)
+            return self._embedder
+
+    # -- the index -------------------------------------------------------------------------------
+
+    def generation(self) -> Generation:
+        """The generation being served, opened on first use. Raises `NoIndexError`."""
+        with self._swap_lock:
+            if self._generation is None:
+                self._generation = open_current(self.settings.index_dir, model=self.embedder.name, dim=self.embedder.dim)
+            return self._generation
+
+    def has_index(self) -> bool:
+        return current_name(self.settings.index_dir) is not None
+
+    def ensure_index(self) -> BuildReport | None:
+        """Open the index, building it first if there is none (or the current one is unusable)."""
+        try:
+            self.generation()
+            return None
+        except (NoIndexError, CorruptIndexError) as error:
+            log.info("%s Building it from %s.", error, self.settings.docs_dir)
+            return self.rebuild()
+
+    def rebuild(self, progress: builder.Progress | None = None) -> BuildReport:
+        """Re-scan the sources, write a new generation and start serving it."""
+        report = builder.build(self.settings, self.embedder, progress)
+        self.reload()
+        return report
+
+    def reload(self) -> None:
+        """Serve the generation CURRENT names now (queries in flight finish on the old one)."""
+        fresh = open_current(self.settings.index_dir, model=self.embedder.name, dim=self.embedder.dim)
+        with self._swap_lock:
+            self._generation = fresh
+
+    # -- questions -------------------------------------------------------------------------------
+
+    def ask(self, question: str, *, source: str | None = None, context: str | None = None) -> Answer:
+        """Answer from the sources only. ``context`` (an earlier question) widens retrieval, not the quote."""
+        started = time.perf_counter()
+        clean = self.clean_question(question)
+        generation = self.generation()
+        if source is not None and source not in generation.by_id:
+            raise QuestionError(f"There is no source called {source!r}.")
+        query = f"{self.clean_question(context)} {clean}" if context else clean
+        candidates = retrieve(generation, self.embedder, query, doc_id=source)
+        answer = compose(
+            generation, clean, candidates,
+            max_excerpts=self.settings.max_excerpts, budget=self.settings.excerpt_chars,
+            min_score=self.settings.min_score,
+        )  # fmt: skip
+        log.info(
+            "answered=%s excerpts=%d in %.1f ms (question of %d chars)",
+            answer.answered, len(answer.excerpts), (time.perf_counter() - started) * 1000, len(clean),
+        )  # fmt: skip
+        return answer
+
+    def clean_question(self, question: str) -> str:
+        """The searchable text of a question, or `QuestionError` saying what is wrong with it."""
+        text = unicodedata.normalize("NFKC", question or "")
+        text = _INVISIBLE.sub("", text)
+        text = _MENTION.sub(" ", text)
+        text = " ".join(text.split())
+        if len(text) > self.settings.max_question_chars:
+            raise QuestionError(
+                f"That question is {len(text):,} characters long; please keep it under "
+                f"{self.settings.max_question_chars:,}."
+            )
+        if not any(ch.isalnum() for ch in text):
+            raise QuestionError("Please ask a question in words: this one has nothing to search for.")
+        return text
+
+    # -- sources ---------------------------------------------------------------------------------
+
+    def sources(self) -> list[SourceInfo]:
+        return self.generation().sources()
+
+    def status(self) -> LibraryStatus:
+        generation = self.generation()
+        manifest = generation.manifest
+        return LibraryStatus(
+            generation=generation.name, documents=len(generation.documents), chunks=manifest.chunks,
+            sentences=manifest.sentences, model=manifest.model, built_at=manifest.built_at,
+        )  # fmt: skip
+
+    def save_source(self, filename: str, data: bytes) -> Path:
+        """Check an uploaded file and save it into the sources folder under a safe name.
+
+        The file must be of a supported type, within the size limit and readable as a document;
+        it is written to a temporary name and renamed, so a half-written file is never indexed.
+        """
+        name = safe_filename(filename)
+        if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
+            allowed = ", ".join(sorted(s.lstrip(".") for s in SUPPORTED_SUFFIXES))
+            raise SourceError(f"{filename!r} is not a supported type (allowed: {allowed}).")
+        limit = int(self.settings.max_file_mb * 1e6)
+        if len(data) > limit:
+            raise SourceError(f"{filename!r} is {len(data) / 1e6:.1f} MB, over the {self.settings.max_file_mb:g} MB limit.")
+        docs = self.settings.docs_dir
+        docs.mkdir(parents=True, exist_ok=True)
+        target = docs / name
+        tmp = docs / f".upload-{dt.datetime.now().timestamp():.6f}{Path(name).suffix}"
+        tmp.write_bytes(data)
+        try:
+            load_document(tmp, docs, limit)  # refuses binary, empty, broken PDF... with the reason
+        except SourceError as error:
+            tmp.unlink(missing_ok=True)
+            raise SourceError(f"{filename!r} was not added: {error}.") from error
+        tmp.replace(target)
+        return target
+
+    def remove_source(self, doc_id: str) -> Path:
+        """Delete a source file (and its metadata sidecar) from the sources folder."""
+        docs = self.settings.docs_dir.resolve()
+        target = (docs / doc_id).resolve()
+        if not target.is_relative_to(docs) or not target.is_file():
+            raise SourceError(f"There is no source file called {doc_id!r}.")
+        target.unlink()
+        target.with_name(target.name + ".meta.yaml").unlink(missing_ok=True)
+        return target
+
+
+def safe_filename(filename: str) -> str:
+    """A plain file name: no folders, no leading dots, only letters, digits, '.', '_' and '-'."""
+    base = Path(filename.replace("\\", "/")).name
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    stem = _SAFE_NAME.sub("-", unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()).strip(".-_")
+    suffix = _SAFE_NAME.sub("", suffix).lower()
+    if not stem:
+        stem = "source"
+    return f"{stem[:100]}.{suffix}" if suffix else stem[:100]

@@ -1,0 +1,249 @@
+"""Source files to `Document`s: plain text, Markdown with front matter, HTML and PDF.
+
+Metadata comes from the file itself (front matter, HTML meta tags, PDF info) and is overridden by an
+optional sidecar ``<file>.meta.yaml`` beside it, which any file type can have. A file that cannot be
+read raises `SourceError` with a reason fit to show; `scan` turns that into a `Skipped` entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import logging
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import SourceError
+from .models import Document, Skipped
+
+log = logging.getLogger(__name__)
+
+TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+HTML_SUFFIXES = {".html", ".htm"}
+PDF_SUFFIXES = {".pdf"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
+SIDECAR_SUFFIX = ".meta.yaml"
+
+
+def scan(root: Path, max_bytes: int) -> tuple[list[Document], list[Skipped]]:
+    """Load every supported file below ``root``; unreadable ones are skipped with the reason."""
+    documents: list[Document] = []
+    skipped: list[Skipped] = []
+    for path in _candidate_files(root, skipped):
+        try:
+            documents.append(load_document(path, root, max_bytes))
+        except SourceError as error:
+            log.warning("skipped %s: %s", path, error)
+            skipped.append(Skipped(_relative(path, root), str(error)))
+    return documents, skipped
+
+
+def _candidate_files(root: Path, skipped: list[Skipped]) -> Iterator[Path]:
+    if not root.is_dir():
+        raise SourceError(f"The sources folder {root} does not exist.")
+    real_root = root.resolve()
+    for path in sorted(root.rglob("*")):
+        if any(part.startswith(".") for part in path.relative_to(root).parts):
+            continue
+        if path.name.endswith(SIDECAR_SUFFIX) or path.is_dir():
+            continue
+        if path.is_symlink() and not path.resolve().is_relative_to(real_root):
+            skipped.append(Skipped(_relative(path, root), "it links outside the sources folder"))
+            continue
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            skipped.append(
+                Skipped(_relative(path, root), f"unsupported file type {path.suffix or '(none)'!r}")
+            )
+            continue
+        yield path
+
+
+def _relative(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def load_document(path: Path, root: Path, max_bytes: int) -> Document:
+    """Extract one file's text and metadata. Raises `SourceError` with the reason on failure."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise SourceError(
+                f"it is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit"
+            )
+        data = path.read_bytes()
+    except OSError as error:
+        raise SourceError(f"it cannot be read ({error.strerror or error})") from error
+    sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
+    sidecar_bytes = sidecar.read_bytes() if sidecar.is_file() else b""
+
+    suffix = path.suffix.lower()
+    if suffix in PDF_SUFFIXES:
+        text, meta, page_starts = _extract_pdf(data)
+    elif suffix in HTML_SUFFIXES:
+        text, meta = _extract_html(_decode(data))
+        page_starts = ()
+    elif suffix in {".md", ".markdown"}:
+        text, meta = _extract_markdown(_decode(data))
+        page_starts = ()
+    else:
+        text, meta = _decode(data), {}
+        page_starts = ()
+
+    meta.update(_read_sidecar(sidecar_bytes, sidecar.name))
+    furniture = _furniture_spans(text, meta.get("furniture"))
+    if not _has_words(text, furniture):
+        raise SourceError("it has no text to index")
+
+    doc_id = _relative(path, root)
+    return Document(
+        doc_id=doc_id,
+        text=text,
+        title=_clean_str(meta.get("title")) or _title_from_name(path),
+        path=doc_id,
+        url=_clean_str(meta.get("url")),
+        author=_clean_str(meta.get("author") or meta.get("outlet")),
+        published=_parse_date(meta.get("published") or meta.get("date")),
+        content_hash=hashlib.sha256(data + b"\0" + sidecar_bytes).hexdigest(),
+        page_starts=page_starts,
+        furniture=furniture,
+    )
+
+
+def _decode(data: bytes) -> str:
+    """Bytes to text: UTF-8 first, else the charset detector's best guess; binary is refused."""
+    if b"\0" in data[:8192]:
+        raise SourceError("it is not a text file (it contains binary data)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise SourceError("it is not a text file (no text encoding fits it)")
+    log.info("decoded as %s", best.encoding)
+    return str(best)
+
+
+def _extract_markdown(raw: str) -> tuple[str, dict[str, Any]]:
+    import frontmatter
+
+    try:
+        metadata, content = frontmatter.parse(raw)
+    except yaml.YAMLError as error:
+        raise SourceError(f"its front matter is not valid YAML ({error.__class__.__name__})") from error
+    return content, dict(metadata)
+
+
+def _extract_html(raw: str) -> tuple[str, dict[str, Any]]:
+    import trafilatura
+
+    extracted = trafilatura.bare_extraction(
+        raw, with_metadata=True, include_comments=False, include_tables=True, favor_recall=True
+    )
+    if extracted is None or not (extracted.text or "").strip():
+        raise SourceError("no main text could be extracted from the HTML")
+    meta: dict[str, Any] = {
+        "title": extracted.title,
+        "author": extracted.author or extracted.sitename,
+        "published": extracted.date,
+        "url": extracted.url,
+    }
+    return extracted.text, {k: v for k, v in meta.items() if v}
+
+
+def _extract_pdf(data: bytes) -> tuple[str, dict[str, Any], tuple[int, ...]]:
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise SourceError("it is an encrypted PDF")
+        pages = [page.extract_text() or "" for page in reader.pages]
+        info = reader.metadata
+    except SourceError:
+        raise
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as error:
+        raise SourceError(f"it is not a readable PDF ({error.__class__.__name__})") from error
+    parts: list[str] = []
+    starts: list[int] = []
+    offset = 0
+    for page_text in pages:
+        starts.append(offset)
+        parts.append(page_text)
+        offset += len(page_text) + 2
+    meta: dict[str, Any] = {}
+    if info is not None:
+        meta = {"title": info.title, "author": info.author}
+        try:
+            meta["published"] = info.creation_date
+        except (ValueError, TypeError):
+            pass
+    return "\n\n".join(parts), {k: v for k, v in meta.items() if v}, tuple(starts)
+
+
+def _read_sidecar(data: bytes, name: str) -> dict[str, Any]:
+    if not data:
+        return {}
+    try:
+        loaded = yaml.safe_load(data.decode("utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise SourceError(f"its metadata file {name} is not valid YAML") from error
+    if not isinstance(loaded, dict):
+        raise SourceError(f"its metadata file {name} is not a mapping of fields")
+    return loaded
+
+
+def _furniture_spans(text: str, furniture: object) -> tuple[tuple[int, int], ...]:
+    if not furniture:
+        return ()
+    if isinstance(furniture, str):
+        furniture = [furniture]
+    if not isinstance(furniture, list):
+        raise SourceError("its 'furniture' metadata must be a list of strings")
+    spans = []
+    for snippet in furniture:
+        for match in re.finditer(re.escape(str(snippet)), text):
+            spans.append((match.start(), match.end()))
+    return tuple(sorted(spans))
+
+
+def _has_words(text: str, furniture: tuple[tuple[int, int], ...]) -> bool:
+    position = 0
+    for start, end in (*furniture, (len(text), len(text))):
+        if any(ch.isalnum() for ch in text[position:start]):
+            return True
+        position = max(position, end)
+    return False
+
+
+def _clean_str(value: object) -> str | None:
+    if value is None:
+        return None
+    text = " ".join(str(value).split())
+    return text or None
+
+
+def _parse_date(value: object) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def _title_from_name(path: Path) -> str:
+    words = re.sub(r"[-_]+", " ", path.stem).strip()
+    return words[:1].upper() + words[1:] if words else path.name

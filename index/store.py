@@ -1,0 +1,440 @@
+"""The index on disk: complete generations side by side, one of them current.
+
+A generation is a folder holding
+
+- ``library.sqlite``: documents (metadata and extracted text), sentences and chunks as offsets;
+- ``sentences.faiss`` and ``chunks.faiss``: unit vectors, inner-product (cosine) search;
+- ``bm25-sentences/`` and ``bm25-chunks/``: bm25s lexical indexes (numpy arrays and JSON, no pickle);
+- ``manifest.json``, written last: format, model, dimension, chunking settings, each document's
+  content hash, build time and a SHA-256 of every other file.
+
+``CURRENT`` names the generation that serves. A build writes a new generation under a temporary
+name, renames it into place and then replaces ``CURRENT`` with ``os.replace``, so a reader sees the
+old generation or the new one, never half of one. Loading checks the manifest and every checksum.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import CorruptIndexError, NoIndexError
+from .models import Chunk, Document, Sentence, SourceInfo
+
+log = logging.getLogger(__name__)
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+MANIFEST = "manifest.json"
+DATABASE = "library.sqlite"
+_SCHEMA = """
+CREATE TABLE documents (
+    row INTEGER PRIMARY KEY, doc_id TEXT UNIQUE NOT NULL, title TEXT NOT NULL, path TEXT, url TEXT,
+    author TEXT, published TEXT, content_hash TEXT NOT NULL, page_starts TEXT NOT NULL,
+    furniture TEXT NOT NULL, text TEXT NOT NULL,
+    sentence_first INTEGER NOT NULL, sentence_end INTEGER NOT NULL,
+    chunk_first INTEGER NOT NULL, chunk_end INTEGER NOT NULL
+);
+CREATE TABLE sentences (
+    id INTEGER PRIMARY KEY, doc_row INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    paragraph INTEGER NOT NULL, speaker TEXT
+);
+CREATE TABLE chunks (
+    id INTEGER PRIMARY KEY, doc_row INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    first INTEGER NOT NULL, last INTEGER NOT NULL
+);
+"""
+
+
+@dataclass
+class IndexedDocument:
+    """A document ready to store: its spans, speakers and vectors."""
+
+    doc: Document
+    sentences: list[Sentence]
+    chunks: list[Chunk]
+    sentence_vectors: np.ndarray
+    chunk_vectors: np.ndarray
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a generation was built from; compared with the settings to decide what to rebuild."""
+
+    format: int
+    model: str
+    dim: int
+    chunking: dict[str, Any]
+    documents: dict[str, str]
+    built_at: str
+    sentences: int
+    chunks: int
+    checksums: dict[str, str]
+
+    @classmethod
+    def read(cls, folder: Path) -> Manifest:
+        try:
+            data = json.loads((folder / MANIFEST).read_text("utf-8"))
+            return cls(**data)
+        except (OSError, ValueError, TypeError) as error:
+            raise CorruptIndexError(
+                f"The index in {folder} has no readable manifest ({error.__class__.__name__})."
+            ) from error
+
+
+class Generation:
+    """One complete index generation opened read-only. Safe to query from several threads."""
+
+    def __init__(self, folder: Path, *, model: str | None = None, dim: int | None = None) -> None:
+        import bm25s
+        import faiss
+
+        self.folder = folder
+        self.manifest = Manifest.read(folder)
+        self._verify(model, dim)
+        try:
+            self.sentence_index = faiss.read_index(str(folder / "sentences.faiss"))
+            self.chunk_index = faiss.read_index(str(folder / "chunks.faiss"))
+            self.sentence_bm25 = bm25s.BM25.load(str(folder / "bm25-sentences"), mmap=True, show_progress=False)
+            self.chunk_bm25 = bm25s.BM25.load(str(folder / "bm25-chunks"), mmap=True, show_progress=False)
+            self.tokenizer = lexical_tokenizer()
+            self.tokenizer.load_vocab(str(folder / "bm25-sentences"))
+            self.chunk_tokenizer = lexical_tokenizer()
+            self.chunk_tokenizer.load_vocab(str(folder / "bm25-chunks"))
+            self._db = sqlite3.connect(f"file:{folder / DATABASE}?mode=ro", uri=True, check_same_thread=False)
+            self._db_lock = threading.Lock()
+            self._load_tables()
+        except CorruptIndexError:
+            raise
+        except Exception as error:  # faiss and bm25s raise bare RuntimeError/ValueError on bad files
+            raise CorruptIndexError(
+                f"The index in {folder} cannot be loaded ({error.__class__.__name__}: {error})."
+            ) from error
+
+    def _verify(self, model: str | None, dim: int | None) -> None:
+        manifest = self.manifest
+        if manifest.format != FORMAT_VERSION:
+            raise CorruptIndexError(f"The index in {self.folder} has format {manifest.format}, not {FORMAT_VERSION}.")
+        if model is not None and manifest.model != model:
+            raise CorruptIndexError(
+                f"The index in {self.folder} was built with model {manifest.model!r}, not {model!r}."
+            )
+        if dim is not None and manifest.dim != dim:
+            raise CorruptIndexError(f"The index in {self.folder} has dimension {manifest.dim}, not {dim}.")
+        for name, expected in manifest.checksums.items():
+            path = self.folder / name
+            if not path.is_file() or _sha256(path) != expected:
+                raise CorruptIndexError(f"The index in {self.folder} is damaged: {name} does not match its checksum.")
+
+    def _load_tables(self) -> None:
+        rows = self._db.execute(
+            "SELECT row, doc_id, title, path, url, author, published, content_hash, page_starts,"
+            " sentence_first, sentence_end, chunk_first, chunk_end, length(text) FROM documents ORDER BY row"
+        ).fetchall()
+        self.documents: list[StoredDocument] = [StoredDocument.from_row(r) for r in rows]
+        self.by_id = {d.doc_id: d for d in self.documents}
+        n = self.manifest.sentences
+        sent = np.array(self._db.execute('SELECT doc_row, start, "end", paragraph FROM sentences ORDER BY id').fetchall(), dtype=np.int64).reshape(-1, 4)
+        chunk = np.array(self._db.execute('SELECT doc_row, start, "end", first, last FROM chunks ORDER BY id').fetchall(), dtype=np.int64).reshape(-1, 5)
+        if len(sent) != n or len(chunk) != self.manifest.chunks or self.sentence_index.ntotal != n or self.chunk_index.ntotal != len(chunk):
+            raise CorruptIndexError(f"The index in {self.folder} is inconsistent: its tables and vectors disagree.")
+        self.sentence_doc = sent[:, 0].astype(np.int32)
+        self.sentence_start = sent[:, 1].astype(np.int64)
+        self.sentence_end = sent[:, 2].astype(np.int64)
+        self.sentence_paragraph = sent[:, 3].astype(np.int32)
+        self.chunk_doc = chunk[:, 0].astype(np.int32)
+        self.chunk_first = chunk[:, 3].astype(np.int64)
+        self.chunk_last = chunk[:, 4].astype(np.int64)
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+    def text(self, doc_row: int, start: int, end: int) -> str:
+        """``text[start:end]`` of a stored document (SQLite counts characters, as Python does)."""
+        with self._db_lock:
+            row = self._db.execute(
+                "SELECT substr(text, ?, ?) FROM documents WHERE row = ?", (start + 1, end - start, doc_row)
+            ).fetchone()
+        return str(row[0]) if row else ""
+
+    def speakers(self, sentence_ids: Iterable[int]) -> dict[int, str | None]:
+        ids = [int(i) for i in sentence_ids]
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        with self._db_lock:
+            rows = self._db.execute(f"SELECT id, speaker FROM sentences WHERE id IN ({marks})", ids).fetchall()
+        return {int(i): s for i, s in rows}
+
+    def full_document(self, doc_row: int) -> tuple[Document, list[Sentence], list[Chunk]]:
+        """Everything stored for one document, to carry it into the next generation unchanged."""
+        with self._db_lock:
+            d = self._db.execute(
+                "SELECT doc_id, title, path, url, author, published, content_hash, page_starts, furniture, text"
+                " FROM documents WHERE row = ?",
+                (doc_row,),
+            ).fetchone()
+            sents = self._db.execute(
+                'SELECT start, "end", paragraph, speaker FROM sentences WHERE doc_row = ? ORDER BY id', (doc_row,)
+            ).fetchall()
+            chunks = self._db.execute(
+                'SELECT start, "end", first, last FROM chunks WHERE doc_row = ? ORDER BY id', (doc_row,)
+            ).fetchall()
+        doc = Document(
+            doc_id=d[0], title=d[1], path=d[2], url=d[3], author=d[4],
+            published=dt.date.fromisoformat(d[5]) if d[5] else None, content_hash=d[6],
+            page_starts=tuple(json.loads(d[7])), furniture=tuple(tuple(x) for x in json.loads(d[8])), text=d[9],
+        )  # fmt: skip
+        first = self.documents[doc_row].sentence_first
+        return (
+            doc,
+            [Sentence(s, e, p, who) for s, e, p, who in sents],
+            [Chunk(s, e, f - first, last - first) for s, e, f, last in chunks],
+        )
+
+    def vectors(self, kind: str, first: int, end: int) -> np.ndarray:
+        index = self.sentence_index if kind == "sentences" else self.chunk_index
+        if end <= first:
+            return np.zeros((0, index.d), dtype=np.float32)
+        return np.asarray(index.reconstruct_n(first, end - first), dtype=np.float32)
+
+    def sources(self) -> list[SourceInfo]:
+        return [
+            SourceInfo(
+                doc_id=d.doc_id, title=d.title, path=d.path, url=d.url, author=d.author, published=d.published,
+                chunks=d.chunk_end - d.chunk_first, sentences=d.sentence_end - d.sentence_first, chars=d.chars,
+            )  # fmt: skip
+            for d in self.documents
+        ]
+
+    def close(self) -> None:
+        with self._db_lock:
+            self._db.close()
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """A document's metadata and row ranges, held in memory (its text stays on disk)."""
+
+    row: int
+    doc_id: str
+    title: str
+    path: str | None
+    url: str | None
+    author: str | None
+    published: dt.date | None
+    content_hash: str
+    page_starts: tuple[int, ...]
+    sentence_first: int
+    sentence_end: int
+    chunk_first: int
+    chunk_end: int
+    chars: int
+
+    @classmethod
+    def from_row(cls, r: Sequence[Any]) -> StoredDocument:
+        return cls(
+            row=r[0], doc_id=r[1], title=r[2], path=r[3], url=r[4], author=r[5],
+            published=dt.date.fromisoformat(r[6]) if r[6] else None, content_hash=r[7],
+            page_starts=tuple(json.loads(r[8])), sentence_first=r[9], sentence_end=r[10],
+            chunk_first=r[11], chunk_end=r[12], chars=r[13],
+        )  # fmt: skip
+
+    def page_of(self, offset: int) -> int | None:
+        if not self.page_starts:
+            return None
+        return max(n for n, start in enumerate(self.page_starts, start=1) if start <= offset or n == 1)
+
+
+def passage_text(title: str, text: str) -> str:
+    """What is embedded and BM25-indexed for a chunk: its document's title, then its text."""
+    return f"{title}\n{text}"
+
+
+def lexical_tokenizer() -> Any:
+    """The BM25 tokenizer: lower-case words, English stop words removed, Snowball-stemmed."""
+    import bm25s
+    import Stemmer
+
+    return bm25s.tokenization.Tokenizer(stopwords="en", stemmer=Stemmer.Stemmer("english"))
+
+
+def write_generation(
+    index_dir: Path,
+    documents: Sequence[IndexedDocument],
+    *,
+    model: str,
+    dim: int,
+    chunking: dict[str, Any],
+) -> Path:
+    """Write a complete generation beside the current one and make it current. Returns its folder."""
+    import faiss
+
+    index_dir.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    final = index_dir / f"gen-{stamp}"
+    tmp = index_dir / f".tmp-{stamp}-{os.getpid()}"
+    tmp.mkdir()
+    try:
+        sentence_texts, chunk_texts = _write_database(tmp / DATABASE, documents)
+        sentence_vectors = _stack([d.sentence_vectors for d in documents], dim)
+        chunk_vectors = _stack([d.chunk_vectors for d in documents], dim)
+        for name, vectors in (("sentences.faiss", sentence_vectors), ("chunks.faiss", chunk_vectors)):
+            index = faiss.IndexFlatIP(dim)
+            if len(vectors):
+                index.add(vectors)
+            faiss.write_index(index, str(tmp / name))
+        _write_bm25(tmp / "bm25-sentences", sentence_texts)
+        _write_bm25(tmp / "bm25-chunks", chunk_texts)
+        checksums = {
+            p.relative_to(tmp).as_posix(): _sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()
+        }
+        manifest = Manifest(
+            format=FORMAT_VERSION, model=model, dim=dim, chunking=chunking,
+            documents={d.doc.doc_id: d.doc.content_hash for d in documents},
+            built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            sentences=len(sentence_texts), chunks=len(chunk_texts), checksums=checksums,
+        )  # fmt: skip
+        (tmp / MANIFEST).write_text(json.dumps(manifest.__dict__, indent=1, sort_keys=True), "utf-8")
+        _fsync_tree(tmp)
+        os.replace(tmp, final)
+        set_current(index_dir, final.name)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def _stack(parts: Sequence[np.ndarray], dim: int) -> np.ndarray:
+    if not parts:
+        return np.zeros((0, dim), dtype=np.float32)
+    return np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
+
+
+def _write_database(path: Path, documents: Sequence[IndexedDocument]) -> tuple[list[str], list[str]]:
+    sentence_texts: list[str] = []
+    chunk_texts: list[str] = []
+    db = sqlite3.connect(path)
+    try:
+        db.executescript(_SCHEMA)
+        sentence_id = chunk_id = 0
+        for row, item in enumerate(documents):
+            doc = item.doc
+            db.execute(
+                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    row, doc.doc_id, doc.title, doc.path, doc.url, doc.author,
+                    doc.published.isoformat() if doc.published else None, doc.content_hash,
+                    json.dumps(list(doc.page_starts)), json.dumps([list(f) for f in doc.furniture]), doc.text,
+                    sentence_id, sentence_id + len(item.sentences), chunk_id, chunk_id + len(item.chunks),
+                ),
+            )  # fmt: skip
+            db.executemany(
+                "INSERT INTO sentences VALUES (?,?,?,?,?,?)",
+                [(sentence_id + i, row, s.start, s.end, s.paragraph, s.speaker) for i, s in enumerate(item.sentences)],
+            )
+            db.executemany(
+                "INSERT INTO chunks VALUES (?,?,?,?,?,?)",
+                [
+                    (chunk_id + i, row, c.start, c.end, sentence_id + c.first, sentence_id + c.last)
+                    for i, c in enumerate(item.chunks)
+                ],
+            )
+            sentence_texts.extend(doc.text[s.start : s.end] for s in item.sentences)
+            chunk_texts.extend(passage_text(doc.title, doc.text[c.start : c.end]) for c in item.chunks)
+            sentence_id += len(item.sentences)
+            chunk_id += len(item.chunks)
+        db.commit()
+    finally:
+        db.close()
+    return sentence_texts, chunk_texts
+
+
+def _write_bm25(folder: Path, texts: list[str]) -> None:
+    import bm25s
+
+    tokenizer = lexical_tokenizer()
+    ids = tokenizer.tokenize(texts or [""], return_as="ids", show_progress=False)
+    retriever = bm25s.BM25()
+    retriever.index(ids, show_progress=False)
+    retriever.save(str(folder), show_progress=False)
+    tokenizer.save_vocab(str(folder))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with path.open("rb") as handle:
+                os.fsync(handle.fileno())
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def set_current(index_dir: Path, name: str) -> None:
+    """Point CURRENT at a generation atomically."""
+    tmp = index_dir / f".{CURRENT}.{os.getpid()}.tmp"
+    tmp.write_text(name + "\n", "utf-8")
+    with tmp.open("rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, index_dir / CURRENT)
+    fd = os.open(index_dir, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def current_name(index_dir: Path) -> str | None:
+    try:
+        name = (index_dir / CURRENT).read_text("utf-8").strip()
+    except OSError:
+        return None
+    return name or None
+
+
+def open_current(index_dir: Path, *, model: str | None = None, dim: int | None = None) -> Generation:
+    """Open the generation CURRENT names. Raises `NoIndexError` or `CorruptIndexError`."""
+    name = current_name(index_dir)
+    if name is None or not (index_dir / name).is_dir():
+        raise NoIndexError(f"No index has been built in {index_dir} yet.")
+    started = time.perf_counter()
+    generation = Generation(index_dir / name, model=model, dim=dim)
+    log.info("opened index %s in %.2f s", name, time.perf_counter() - started)
+    return generation
+
+
+def remove_old_generations(index_dir: Path, keep: int = 2) -> list[str]:
+    """Delete all but the newest ``keep`` generations (the current one always stays) and stale temp folders."""
+    current = current_name(index_dir)
+    generations = sorted(p for p in index_dir.glob("gen-*") if p.is_dir())
+    doomed = [p for p in generations[:-keep] if p.name != current] if keep else []
+    doomed += [p for p in index_dir.glob(".tmp-*") if p.is_dir()]
+    for path in doomed:
+        shutil.rmtree(path, ignore_errors=True)
+    return [p.name for p in doomed]
