@@ -30,7 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
+        level=logging.INFO if args.verbose or args.command == "run" else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
@@ -112,9 +112,7 @@ def _cmd_sources(args: argparse.Namespace, settings: IndexSettings) -> int:
     library.ensure_index()
     sources = library.sources()
     if args.json:
-        rows = [
-            {**s.__dict__, "published": s.published.isoformat() if s.published else None} for s in sources
-        ]
+        rows = [{**s.__dict__, "published": s.published.isoformat() if s.published else None} for s in sources]
         print(json.dumps(rows, ensure_ascii=False, indent=1))
     else:
         print(terminal.render_sources(sources), end="")
@@ -147,7 +145,9 @@ class _ProgressBar:
         if stage != self._stage:
             if self._bar is not None:
                 self._bar.close()
-            self._bar = tqdm(total=total, desc=stage, unit=" texts" if stage == "embedding" else "", file=sys.stderr, leave=False)
+            self._bar = tqdm(
+                total=total, desc=stage, unit=" texts" if stage == "embedding" else "", file=sys.stderr, leave=False
+            )
             self._stage = stage
         self._bar.total = total
         self._bar.n = done

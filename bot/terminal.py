@@ -38,9 +38,7 @@ def render_answer(answer: Answer, width: int = 100) -> str:
 
 
 def _quote_block(number: int, excerpt: Excerpt, width: int) -> list[str]:
-    body = textwrap.wrap(
-        " ".join(excerpt.quote.split()), width=width - 6, initial_indent="", subsequent_indent=""
-    )
+    body = textwrap.wrap(" ".join(excerpt.quote.split()), width=width - 6, initial_indent="", subsequent_indent="")
     lines = [f"  {number}. {body[0] if body else ''}"]
     lines += [f"     {line}" for line in body[1:]]
     lines.append(f"     — {attribution(excerpt)}")
@@ -70,5 +68,7 @@ def render_sources(sources: Sequence[SourceInfo]) -> str:
     for s in sources:
         meta = " · ".join(x for x in (s.author, s.published.isoformat() if s.published else None) if x)
         lines.append(f"{s.doc_id}\n    {s.title}" + (f" — {meta}" if meta else ""))
-        lines.append(f"    {s.chunks} chunks, {s.sentences} sentences, {s.chars:,} characters" + (f", {s.url}" if s.url else ""))
+        lines.append(
+            f"    {s.chunks} chunks, {s.sentences} sentences, {s.chars:,} characters" + (f", {s.url}" if s.url else "")
+        )
     return "\n".join(lines) + "\n"

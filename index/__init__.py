@@ -1,9 +1,9 @@
 """OnRecord's library: sources in, verbatim and attributed answers out. Never imports discord.
 
-    from index import IndexSettings, Library
-    library = Library(IndexSettings())
-    library.ensure_index()
-    answer = library.ask("What do the cartels need to make fentanyl?")
+from index import IndexSettings, Library
+library = Library(IndexSettings())
+library.ensure_index()
+answer = library.ask("What do the cartels need to make fentanyl?")
 """
 
 from .errors import (

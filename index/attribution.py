@@ -17,9 +17,16 @@ from .models import Sentence, Span
 
 _UPPER = "A-ZÀ-ÖØ-Þ"
 _WORD = rf"[{_UPPER}][\w’'\-]*"
-_NAME = rf"(?:(?:Dr|Mr|Mrs|Ms|Prof|Sen|Rep|Gov|Gen)\.\s+)?{_WORD}(?:\s+(?:{_WORD}|de|del|la|van|von|bin|al))*"
-_SAY = r"(?:said|says|added|adds|told|stated|states|explained|explains|noted|notes|wrote|writes|asked|asks|argued|argues|continued|warned|warns|insisted|recalled|testified|tweeted)"
-_ROLE = r"(?:spokesperson|spokesman|spokeswoman|official|officials|representative|statement|source|sources|analyst|expert|agency|department)"
+_TITLE = r"(?:Dr|Mr|Mrs|Ms|Prof|Sen|Rep|Gov|Gen)\.\s+"
+_NAME = rf"(?:{_TITLE})?{_WORD}(?:\s+(?:{_WORD}|de|del|la|van|von|bin|al))*"
+_SAY = (
+    r"(?:said|says|added|adds|told|stated|states|explained|explains|noted|notes|wrote|writes|asked|asks"
+    r"|argued|argues|continued|warned|warns|insisted|recalled|testified|tweeted)"
+)
+_ROLE = (
+    r"(?:spokesperson|spokesman|spokeswoman|official|officials|representative|statement|source|sources"
+    r"|analyst|expert|agency|department)"
+)
 _PRONOUNS = {"He", "She", "They", "It", "We", "I", "This", "That", "The", "A", "An"}
 
 _PATTERNS = [
@@ -32,7 +39,7 @@ _PATTERNS = [
     # "a Department of Homeland spokesperson said"
     re.compile(rf"(?P<name>\b(?:a|an|the)\s+[^,.;:“”\"]{{0,60}}?\b{_ROLE})\s+{_SAY}\b"),
 ]
-_OPENING = "“\""
+_OPENING = '“"'
 _MIN_QUOTE_WORDS = 4
 
 
@@ -77,7 +84,7 @@ def _quotes(text: str, para: Span) -> list[_Quote]:
     while i < para.end:
         ch = text[i]
         if ch in _OPENING:
-            closer = "”" if ch == "“" else "\""
+            closer = "”" if ch == "“" else '"'
             close = text.find(closer, i + 1, para.end)
             end = para.end if close < 0 else close + 1
             if len(text[i:end].split()) >= _MIN_QUOTE_WORDS:

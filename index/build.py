@@ -93,9 +93,7 @@ def build(settings: IndexSettings, embedder: Embedder, progress: Progress | None
         for doc_id in {*report.added, *report.changed} - set(built):
             (report.added if doc_id in report.added else report.changed).remove(doc_id)
         notify("writing", 0, 1)
-        folder = write_generation(
-            settings.index_dir, ordered, model=embedder.name, dim=embedder.dim, chunking=chunking
-        )
+        folder = write_generation(settings.index_dir, ordered, model=embedder.name, dim=embedder.dim, chunking=chunking)
         if previous is not None:
             previous.close()
         remove_old_generations(settings.index_dir)

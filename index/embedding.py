@@ -69,8 +69,8 @@ class SentenceTransformerEmbedder:
         import transformers
         from sentence_transformers import SentenceTransformer
 
-        transformers.utils.logging.disable_progress_bar()
-        transformers.utils.logging.set_verbosity_error()
+        transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+        transformers.utils.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
 
         # One thread keeps single queries fast when the host is busy (see PERF_NOTES.md); faiss
         # shares torch's OpenMP runtime, so this sets both.
@@ -90,7 +90,7 @@ class SentenceTransformerEmbedder:
         self._lock = threading.Lock()
         dim = self._model.get_embedding_dimension() if hasattr(self._model, "get_embedding_dimension") else None
         self._dim = int(dim or self._model.get_sentence_embedding_dimension() or 0)
-        self._max_tokens = int(self._model.max_seq_length)
+        self._max_tokens = int(self._model.max_seq_length or 256)
         log.info("loaded model %s (dim %d) in %.2f s", model, self._dim, time.perf_counter() - started)
 
     @property

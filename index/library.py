@@ -69,7 +69,9 @@ class Library:
         """The generation being served, opened on first use. Raises `NoIndexError`."""
         with self._swap_lock:
             if self._generation is None:
-                self._generation = open_current(self.settings.index_dir, model=self.embedder.name, dim=self.embedder.dim)
+                self._generation = open_current(
+                    self.settings.index_dir, model=self.embedder.name, dim=self.embedder.dim
+                )
             return self._generation
 
     def has_index(self) -> bool:
@@ -98,8 +100,14 @@ class Library:
 
     # -- questions -------------------------------------------------------------------------------
 
-    def ask(self, question: str, *, source: str | None = None, context: str | None = None) -> Answer:
-        """Answer from the sources only. ``context`` (an earlier question) widens retrieval, not the quote."""
+    def ask(
+        self, question: str, *, source: str | None = None, context: str | None = None, limit: int | None = None
+    ) -> Answer:
+        """Answer from the sources only, with at most ``limit`` excerpts (default: the setting).
+
+        ``context`` (say, the previous question of a conversation) is added to what is searched for,
+        so a follow-up like "and who leads it?" finds the topic; it is never quoted.
+        """
         started = time.perf_counter()
         clean = self.clean_question(question)
         generation = self.generation()
@@ -109,7 +117,7 @@ class Library:
         candidates = retrieve(generation, self.embedder, query, doc_id=source)
         answer = compose(
             generation, clean, candidates,
-            max_excerpts=self.settings.max_excerpts, budget=self.settings.excerpt_chars,
+            max_excerpts=limit or self.settings.max_excerpts, budget=self.settings.excerpt_chars,
             min_score=self.settings.min_score,
         )  # fmt: skip
         log.info(
@@ -158,7 +166,9 @@ class Library:
             raise SourceError(f"{filename!r} is not a supported type (allowed: {allowed}).")
         limit = int(self.settings.max_file_mb * 1e6)
         if len(data) > limit:
-            raise SourceError(f"{filename!r} is {len(data) / 1e6:.1f} MB, over the {self.settings.max_file_mb:g} MB limit.")
+            raise SourceError(
+                f"{filename!r} is {len(data) / 1e6:.1f} MB, over the {self.settings.max_file_mb:g} MB limit."
+            )
         docs = self.settings.docs_dir
         docs.mkdir(parents=True, exist_ok=True)
         target = docs / name

@@ -7,11 +7,13 @@ read raises `SourceError` with a reason fit to show; `scan` turns that into a `S
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import io
 import logging
 import re
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -56,9 +58,7 @@ def _candidate_files(root: Path, skipped: list[Skipped]) -> Iterator[Path]:
             skipped.append(Skipped(_relative(path, root), "it links outside the sources folder"))
             continue
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            skipped.append(
-                Skipped(_relative(path, root), f"unsupported file type {path.suffix or '(none)'!r}")
-            )
+            skipped.append(Skipped(_relative(path, root), f"unsupported file type {path.suffix or '(none)'!r}"))
             continue
         yield path
 
@@ -72,9 +72,7 @@ def load_document(path: Path, root: Path, max_bytes: int) -> Document:
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            raise SourceError(
-                f"it is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit"
-            )
+            raise SourceError(f"it is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit")
         data = path.read_bytes()
     except OSError as error:
         raise SourceError(f"it cannot be read ({error.strerror or error})") from error
@@ -122,6 +120,9 @@ def _decode(data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
+    western = _as_western(data)
+    if western is not None:
+        return western
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
@@ -129,6 +130,27 @@ def _decode(data: bytes) -> str:
         raise SourceError("it is not a text file (no text encoding fits it)")
     log.info("decoded as %s", best.encoding)
     return str(best)
+
+
+def _as_western(data: bytes) -> str | None:
+    """``data`` as cp1252 (a superset of Latin-1's letters) when it reads as Western European text.
+
+    The detector guesses worst on short Western texts ("crème" comes back as cp1257 "crčme"), the
+    most common legacy files. Such text is mostly ASCII letters with sparse accented ones and no
+    stray symbols; Cyrillic, Greek or Central European bytes read as cp1252 are not, and fall through.
+    """
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        return None
+    letters = accented = 0
+    for ch in text:
+        if ch.isalpha():
+            letters += 1
+            accented += not ch.isascii()
+        elif not ch.isascii() and unicodedata.category(ch)[0] not in "PZ" and ch not in "€£¥°":
+            return None
+    return text if letters and accented * 5 <= letters else None
 
 
 def _extract_markdown(raw: str) -> tuple[str, dict[str, Any]]:
@@ -144,7 +166,7 @@ def _extract_markdown(raw: str) -> tuple[str, dict[str, Any]]:
 def _extract_html(raw: str) -> tuple[str, dict[str, Any]]:
     import trafilatura
 
-    extracted = trafilatura.bare_extraction(
+    extracted: Any = trafilatura.bare_extraction(
         raw, with_metadata=True, include_comments=False, include_tables=True, favor_recall=True
     )
     if extracted is None or not (extracted.text or "").strip():
@@ -155,7 +177,7 @@ def _extract_html(raw: str) -> tuple[str, dict[str, Any]]:
         "published": extracted.date,
         "url": extracted.url,
     }
-    return extracted.text, {k: v for k, v in meta.items() if v}
+    return str(extracted.text), {k: v for k, v in meta.items() if v}
 
 
 def _extract_pdf(data: bytes) -> tuple[str, dict[str, Any], tuple[int, ...]]:
@@ -182,10 +204,8 @@ def _extract_pdf(data: bytes) -> tuple[str, dict[str, Any], tuple[int, ...]]:
     meta: dict[str, Any] = {}
     if info is not None:
         meta = {"title": info.title, "author": info.author}
-        try:
+        with contextlib.suppress(ValueError, TypeError):  # a malformed date in the PDF's info
             meta["published"] = info.creation_date
-        except (ValueError, TypeError):
-            pass
     return "\n\n".join(parts), {k: v for k, v in meta.items() if v}, tuple(starts)
 
 

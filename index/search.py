@@ -131,7 +131,7 @@ def _dense_top(index: object, vector: np.ndarray, k: int, window: tuple[int, int
         return []
     params = None
     if window != (0, index.ntotal):  # type: ignore[attr-defined]
-        params = faiss.SearchParameters(sel=faiss.IDSelectorRange(window[0], window[1]))
+        params = faiss.SearchParameters(sel=faiss.IDSelectorRange(window[0], window[1]))  # type: ignore[call-arg]
     _, ids = index.search(vector, min(k, total), params=params)  # type: ignore[attr-defined]
     return [int(i) for i in ids[0] if i >= 0]
 

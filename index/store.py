@@ -148,9 +148,20 @@ class Generation:
         self.documents: list[StoredDocument] = [StoredDocument.from_row(r) for r in rows]
         self.by_id = {d.doc_id: d for d in self.documents}
         n = self.manifest.sentences
-        sent = np.array(self._db.execute('SELECT doc_row, start, "end", paragraph FROM sentences ORDER BY id').fetchall(), dtype=np.int64).reshape(-1, 4)
-        chunk = np.array(self._db.execute('SELECT doc_row, start, "end", first, last FROM chunks ORDER BY id').fetchall(), dtype=np.int64).reshape(-1, 5)
-        if len(sent) != n or len(chunk) != self.manifest.chunks or self.sentence_index.ntotal != n or self.chunk_index.ntotal != len(chunk):
+        sent = np.array(
+            self._db.execute('SELECT doc_row, start, "end", paragraph FROM sentences ORDER BY id').fetchall(),
+            dtype=np.int64,
+        ).reshape(-1, 4)
+        chunk = np.array(
+            self._db.execute('SELECT doc_row, start, "end", first, last FROM chunks ORDER BY id').fetchall(),
+            dtype=np.int64,
+        ).reshape(-1, 5)
+        if (
+            len(sent) != n
+            or len(chunk) != self.manifest.chunks
+            or self.sentence_index.ntotal != n
+            or self.chunk_index.ntotal != len(chunk)
+        ):
             raise CorruptIndexError(f"The index in {self.folder} is inconsistent: its tables and vectors disagree.")
         self.sentence_doc = sent[:, 0].astype(np.int32)
         self.sentence_start = sent[:, 1].astype(np.int64)
@@ -214,13 +225,7 @@ class Generation:
         return np.asarray(index.reconstruct_n(first, end - first), dtype=np.float32)
 
     def sources(self) -> list[SourceInfo]:
-        return [
-            SourceInfo(
-                doc_id=d.doc_id, title=d.title, path=d.path, url=d.url, author=d.author, published=d.published,
-                chunks=d.chunk_end - d.chunk_first, sentences=d.sentence_end - d.sentence_first, chars=d.chars,
-            )  # fmt: skip
-            for d in self.documents
-        ]
+        return [d.info() for d in self.documents]
 
     def close(self) -> None:
         with self._db_lock:
@@ -253,6 +258,13 @@ class StoredDocument:
             published=dt.date.fromisoformat(r[6]) if r[6] else None, content_hash=r[7],
             page_starts=tuple(json.loads(r[8])), sentence_first=r[9], sentence_end=r[10],
             chunk_first=r[11], chunk_end=r[12], chars=r[13],
+        )  # fmt: skip
+
+    def info(self) -> SourceInfo:
+        return SourceInfo(
+            doc_id=self.doc_id, title=self.title, path=self.path, url=self.url, author=self.author,
+            published=self.published, chunks=self.chunk_end - self.chunk_first,
+            sentences=self.sentence_end - self.sentence_first, chars=self.chars,
         )  # fmt: skip
 
     def page_of(self, offset: int) -> int | None:
@@ -301,9 +313,7 @@ def write_generation(
             faiss.write_index(index, str(tmp / name))
         _write_bm25(tmp / "bm25-sentences", sentence_texts)
         _write_bm25(tmp / "bm25-chunks", chunk_texts)
-        checksums = {
-            p.relative_to(tmp).as_posix(): _sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()
-        }
+        checksums = {p.relative_to(tmp).as_posix(): _sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
         manifest = Manifest(
             format=FORMAT_VERSION, model=model, dim=dim, chunking=chunking,
             documents={d.doc.doc_id: d.doc.content_hash for d in documents},

@@ -1,0 +1,66 @@
+"""The bot: dependencies through the constructor, cogs loaded and commands synced in setup_hook."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+from .errors import on_tree_error
+from .service import LibraryService
+from .settings import BotSettings
+
+log = logging.getLogger(__name__)
+
+COGS = ("bot.cogs.ask", "bot.cogs.sources", "bot.cogs.admin")
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+def intents() -> discord.Intents:
+    """No privileged intents: slash commands need none, and a message that mentions the bot carries
+    its content without the message-content intent."""
+    wanted = discord.Intents.none()
+    wanted.guilds = True
+    wanted.guild_messages = True
+    return wanted
+
+
+class OnRecordBot(commands.AutoShardedBot):
+    """Answers from the library; every message it sends pings nobody."""
+
+    def __init__(self, settings: BotSettings, service: LibraryService, **options: Any) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents(),
+            allowed_mentions=NO_MENTIONS,
+            help_command=None,
+            shard_count=settings.shard_count,
+            **options,
+        )
+        self.settings = settings
+        self.service = service
+        self.tree.on_error = on_tree_error  # type: ignore[method-assign]
+
+    async def setup_hook(self) -> None:
+        report = await self.service.prepare()
+        if report is not None:
+            log.info("built the index before answering: %d documents, %d chunks", report.documents, report.chunks)
+        for name in COGS:
+            await self.load_extension(name)
+            log.info("loaded %s", name)
+        if self.settings.dev_guild_id:
+            guild = discord.Object(id=self.settings.dev_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d commands to guild %s", len(synced), self.settings.dev_guild_id)
+        else:
+            synced = await self.tree.sync()
+            log.info("synced %d global commands", len(synced))
+
+    async def on_message(self, message: discord.Message) -> None:
+        """Mentions are handled by the ask cog; there are no prefix commands to process."""
+
+    async def on_ready(self) -> None:
+        log.info("ready as %s in %d servers (%d shards)", self.user, len(self.guilds), self.shard_count or 1)

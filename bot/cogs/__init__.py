@@ -1,0 +1,1 @@
+"""One cog per file; `bot.app.COGS` lists them."""

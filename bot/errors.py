@@ -1,0 +1,59 @@
+"""The command tree's one error handler, and the bot's own check failure.
+
+Library errors carry a message fit to show; cooldowns say when to try again; failed checks say
+"not allowed"; anything else gets a short apology while the traceback goes to the log.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+
+from index import LibraryError
+
+log = logging.getLogger(__name__)
+
+APOLOGY = "Sorry, something went wrong while answering. It has been logged."
+
+
+class NotModerator(app_commands.CheckFailure):
+    """The member may not manage sources."""
+
+
+def user_message(error: Exception) -> str | None:
+    """What to tell the member about ``error``, or None if it is a bug to log."""
+    if isinstance(error, app_commands.CommandInvokeError):
+        error = error.original
+    if isinstance(error, LibraryError):
+        return str(error)
+    if isinstance(error, app_commands.CommandOnCooldown):
+        return f"You're asking quickly: try again in {max(1, round(error.retry_after))} s."
+    if isinstance(error, NotModerator):
+        return "You're not allowed to do that: it needs the Manage Server permission or the moderator role."
+    if isinstance(error, app_commands.CheckFailure):
+        return "You're not allowed to use that command here."
+    return None
+
+
+async def send_ephemeral(interaction: discord.Interaction, text: str) -> None:
+    """Tell the member, whether or not the interaction was already answered or deferred."""
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
+        else:
+            await interaction.response.send_message(
+                text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+            )
+    except discord.HTTPException:
+        log.warning("could not send an error message to the member", exc_info=True)
+
+
+async def on_tree_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+    message = user_message(error)
+    if message is None:
+        command = interaction.command.qualified_name if interaction.command else "?"
+        log.error("command %s failed", command, exc_info=error)
+        message = APOLOGY
+    await send_ephemeral(interaction, message)

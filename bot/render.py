@@ -1,0 +1,180 @@
+"""The one place an answer (and the other replies) is rendered for Discord. Pure functions.
+
+Discord's limits: 2000 characters of content, 256 of title, 4096 of embed description, 1024 per
+field value, 25 fields and 6000 characters across one message's embeds. A quote that does not fit is
+shortened at a word boundary with an ellipsis outside the quotation, never mid-word, and its
+attribution line is always kept whole. Source text is escaped so its own markdown, mentions or
+masked links cannot change the layout.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+
+import discord
+
+from index import Answer, BuildReport, Excerpt, LibraryStatus, SourceInfo
+
+CONTENT_LIMIT = 2000
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_LIMIT = 1024
+FIELDS_LIMIT = 25
+MESSAGE_EMBEDS_LIMIT = 6000
+FOOTER_LIMIT = 2048
+
+NOT_COVERED = "The sources do not cover this question."
+ANSWER_COLOUR = discord.Colour.blurple()
+ABSTAIN_COLOUR = discord.Colour.light_grey()
+PAGE_SIZE = 3
+
+
+def safe(text: str) -> str:
+    """Source or user text made inert: one line, markdown and mentions escaped."""
+    flat = " ".join(text.split())
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(flat))
+
+
+def shorten(text: str, limit: int, ellipsis: str = "…") -> str:
+    """``text`` within ``limit`` characters, cut after a whole word, ellipsis added when cut."""
+    if len(text) <= limit:
+        return text
+    room = max(limit - len(ellipsis), 0)
+    cut = text[: room + 1]
+    space = cut.rfind(" ")
+    piece = cut[:space] if space > 0 else text[:room]
+    piece = piece.rstrip("\\ ")  # never leave a dangling escape backslash
+    return piece + ellipsis
+
+
+def attribution_line(excerpt: Excerpt) -> str:
+    """— **Speaker** · *Title* · outlet · date · location · [link] (all escaped)."""
+    parts: list[str] = []
+    if excerpt.speaker:
+        parts.append(f"**{safe(excerpt.speaker)}**")
+    parts.append(f"*{safe(excerpt.title)}*")
+    if excerpt.author:
+        parts.append(safe(excerpt.author))
+    if excerpt.published:
+        parts.append(excerpt.published.isoformat())
+    if excerpt.location:
+        parts.append(safe(excerpt.location))
+    if excerpt.url and re.match(r"https?://\S+$", excerpt.url):
+        parts.append(f"[link](<{excerpt.url}>)")
+    elif excerpt.path:
+        parts.append(f"`{excerpt.path.replace('`', '')}`")
+    return "— " + " · ".join(parts)
+
+
+def excerpt_block(excerpt: Excerpt, quote_limit: int | None = None) -> str:
+    """The quote as a block quote, then its attribution line."""
+    quote = safe(excerpt.quote)
+    if quote_limit is not None:
+        quote = shorten(quote, quote_limit)
+    return f"> {quote}\n{attribution_line(excerpt)}"
+
+
+def answer_embed(answer: Answer, page: int = 0, page_size: int = PAGE_SIZE) -> discord.Embed:
+    """One page of an answer: up to ``page_size`` excerpts, best first, within every limit."""
+    title = shorten(safe(answer.question), TITLE_LIMIT)
+    if not answer.answered:
+        return discord.Embed(
+            title=title,
+            description=f"{NOT_COVERED} Nothing in them is close enough to quote as an answer. "
+            "Try other words, or see what is indexed with `/sources`.",
+            colour=ABSTAIN_COLOUR,
+        )
+    excerpts = answer.excerpts[page * page_size : (page + 1) * page_size]
+    total = len(answer.excerpts)
+    first = page * page_size + 1
+    footer = f"Excerpts {first}–{first + len(excerpts) - 1} of {total} · verbatim quotes from the sources"
+    if len(excerpts) == 1:
+        footer = f"Excerpt {first} of {total} · verbatim quotes from the sources"
+    budget = min(DESCRIPTION_LIMIT, MESSAGE_EMBEDS_LIMIT - len(title) - len(footer) - 10)
+    description = _fit_blocks(excerpts, budget)
+    embed = discord.Embed(title=title, description=description, colour=ANSWER_COLOUR)
+    embed.set_footer(text=footer)
+    return embed
+
+
+def _fit_blocks(excerpts: Sequence[Excerpt], budget: int) -> str:
+    """Excerpt blocks joined by blank lines, quotes shortened evenly if the whole does not fit."""
+    blocks = [excerpt_block(e) for e in excerpts]
+    joined = "\n\n".join(blocks)
+    if len(joined) <= budget:
+        return joined
+    fixed = sum(len(attribution_line(e)) + 3 for e in excerpts) + 2 * (len(excerpts) - 1)
+    per_quote = max((budget - fixed) // max(len(excerpts), 1), 20)
+    return "\n\n".join(excerpt_block(e, per_quote) for e in excerpts)[:budget]
+
+
+def pages(answer: Answer, page_size: int = PAGE_SIZE) -> int:
+    return max(1, -(-len(answer.excerpts) // page_size))
+
+
+def report_text(report: BuildReport) -> str:
+    """A rebuild's summary, within the content limit."""
+    lines = [
+        f"**Index rebuilt** in {report.seconds:.1f} s: {report.documents} documents, {report.chunks} chunks.",
+        f"Added {len(report.added)}, changed {len(report.changed)}, removed {len(report.removed)}, "
+        f"unchanged {report.unchanged}, skipped {len(report.skipped)}.",
+    ]
+    if report.full_rebuild_reason:
+        lines.insert(0, safe(report.full_rebuild_reason))
+    for label, names in (("Added", report.added), ("Changed", report.changed), ("Removed", report.removed)):
+        if names:
+            lines.append(f"{label}: " + ", ".join(f"`{n}`" for n in names[:10]) + (" …" if len(names) > 10 else ""))
+    for skipped in report.skipped[:10]:
+        lines.append(f"Skipped `{skipped.path}`: {safe(skipped.reason)}")
+    if len(report.skipped) > 10:
+        lines.append(f"… and {len(report.skipped) - 10} more skipped.")
+    return shorten("\n".join(lines), CONTENT_LIMIT)
+
+
+def sources_embed(sources: Sequence[SourceInfo], page: int, page_size: int = 10) -> discord.Embed:
+    """One page of the indexed documents."""
+    chunk = sources[page * page_size : (page + 1) * page_size]
+    total_pages = max(1, -(-len(sources) // page_size))
+    embed = discord.Embed(title=f"Sources ({len(sources)})", colour=ANSWER_COLOUR)
+    if not chunk:
+        embed.description = "No sources are indexed."
+    for info in chunk[:FIELDS_LIMIT]:
+        meta = " · ".join(
+            x for x in (safe(info.author or ""), info.published.isoformat() if info.published else "") if x
+        )
+        value = f"`{info.doc_id}`" + (f"\n{meta}" if meta else "") + f"\n{info.chunks} chunks"
+        embed.add_field(name=shorten(safe(info.title), TITLE_LIMIT), value=shorten(value, FIELD_LIMIT), inline=False)
+    embed.set_footer(text=f"Page {page + 1} of {total_pages}")
+    return embed
+
+
+def source_embed(info: SourceInfo) -> discord.Embed:
+    """One document's metadata."""
+    embed = discord.Embed(title=shorten(safe(info.title), TITLE_LIMIT), colour=ANSWER_COLOUR)
+    embed.add_field(name="File", value=f"`{info.doc_id}`", inline=False)
+    embed.add_field(name="Outlet or author", value=safe(info.author or "unknown"))
+    embed.add_field(name="Published", value=info.published.isoformat() if info.published else "unknown")
+    if info.url:
+        embed.add_field(name="Link", value=shorten(info.url, FIELD_LIMIT), inline=False)
+    embed.add_field(
+        name="Indexed", value=f"{info.chunks} chunks, {info.sentences} sentences, {info.chars:,} characters"
+    )
+    return embed
+
+
+def status_embed(
+    status: LibraryStatus, *, uptime_s: float, answered: int, abstained: int, rebuilding: bool
+) -> discord.Embed:
+    embed = discord.Embed(title="OnRecord status", colour=ANSWER_COLOUR)
+    embed.add_field(name="Documents", value=str(status.documents))
+    embed.add_field(name="Chunks", value=str(status.chunks))
+    embed.add_field(name="Sentences", value=str(status.sentences))
+    embed.add_field(name="Model", value=safe(status.model), inline=False)
+    embed.add_field(name="Index built", value=status.built_at or "never")
+    embed.add_field(name="Uptime", value=str(dt.timedelta(seconds=int(uptime_s))))
+    embed.add_field(name="Answered / abstained", value=f"{answered} / {abstained}")
+    if rebuilding:
+        embed.add_field(name="Rebuild", value="running now", inline=False)
+    return embed
