@@ -429,14 +429,37 @@ def current_name(index_dir: Path) -> str | None:
 
 
 def open_current(index_dir: Path, *, model: str | None = None, dim: int | None = None) -> Generation:
-    """Open the generation CURRENT names. Raises `NoIndexError` or `CorruptIndexError`."""
+    """Open the generation CURRENT names, or else the newest older one that is intact.
+
+    A damaged current generation is reported in one log line and the last good one serves instead.
+    Raises `NoIndexError` when nothing was ever built, `CorruptIndexError` when nothing usable is left.
+    """
     name = current_name(index_dir)
     if name is None or not (index_dir / name).is_dir():
         raise NoIndexError(f"No index has been built in {index_dir} yet.")
     started = time.perf_counter()
-    generation = Generation(index_dir / name, model=model, dim=dim)
-    log.info("opened index %s in %.2f s", name, time.perf_counter() - started)
+    try:
+        generation = Generation(index_dir / name, model=model, dim=dim)
+    except CorruptIndexError as error:
+        generation = _last_good(index_dir, name, model, dim, error)
+    log.info("opened index %s in %.2f s", generation.name, time.perf_counter() - started)
     return generation
+
+
+def _last_good(
+    index_dir: Path, broken: str, model: str | None, dim: int | None, error: CorruptIndexError
+) -> Generation:
+    log.error("%s", error)
+    for folder in sorted(index_dir.glob("gen-*"), reverse=True):
+        if folder.name == broken or not folder.is_dir():
+            continue
+        try:
+            generation = Generation(folder, model=model, dim=dim)
+        except CorruptIndexError:
+            continue
+        log.warning("serving the last good index %s instead of %s", folder.name, broken)
+        return generation
+    raise error
 
 
 def remove_old_generations(index_dir: Path, keep: int = 2) -> list[str]:
@@ -447,4 +470,6 @@ def remove_old_generations(index_dir: Path, keep: int = 2) -> list[str]:
     doomed += [p for p in index_dir.glob(".tmp-*") if p.is_dir()]
     for path in doomed:
         shutil.rmtree(path, ignore_errors=True)
+    for stale in index_dir.glob(f".{CURRENT}.*.tmp"):
+        stale.unlink(missing_ok=True)
     return [p.name for p in doomed]
