@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,6 +23,9 @@ class IndexSettings(BaseSettings):
     model: str = Field(
         BUNDLED_MODEL,
         description="sentence-transformers model name or local path; the default is the bundled MiniLM.",
+    )
+    backend: Literal["torch", "onnx"] = Field(
+        "torch", description="Run the model with torch, or with onnxruntime (exported locally on first use)."
     )
     device: str = Field("cpu", description="torch device for the embedding model.")
     threads: int = Field(1, ge=1, description="CPU threads for torch and FAISS (1 keeps queries fast under load).")
