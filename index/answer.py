@@ -43,12 +43,15 @@ def compose(
 ) -> Answer:
     """The answer for ``question`` from ranked candidates."""
     windows = _windows(generation, candidates, max_excerpts, budget)
+    confidence = windows[0].confidence if windows else None
     if not windows or windows[0].confidence < min_score:
         closest = [_excerpt(generation, w) for w in windows]
-        return Answer(question=question, answered=False, excerpts=[], closest=closest)
+        return Answer(question=question, answered=False, excerpts=[], closest=closest, confidence=confidence)
     top = windows[0].score
     kept = [w for w in windows if w.confidence >= min_score and w.score >= top * _MIN_RELATIVE]
-    return Answer(question=question, answered=True, excerpts=[_excerpt(generation, w) for w in kept])
+    return Answer(
+        question=question, answered=True, excerpts=[_excerpt(generation, w) for w in kept], confidence=confidence
+    )
 
 
 def _windows(generation: Generation, candidates: Sequence[Candidate], limit: int, budget: int) -> list[_Window]:

@@ -99,10 +99,13 @@ class Answer(BaseModel):
     excerpts: list[Excerpt]
     # When not answered: the nearest passages, shown as such and never as an answer.
     closest: list[Excerpt] = []
+    # The best evidence's confidence (compared with ``min_score`` to decide whether to answer);
+    # None when nothing was retrieved. For evaluation and calibration, not part of the public JSON.
+    confidence: float | None = None
 
     def to_json_dict(self) -> dict[str, object]:
         """The public JSON shape of ``onrecord ask --json``."""
-        return self.model_dump(mode="json", exclude={"closest"})
+        return self.model_dump(mode="json", exclude={"closest", "confidence"})
 
 
 @dataclass(frozen=True)

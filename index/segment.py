@@ -55,7 +55,9 @@ def sentences(doc: Document, paras: Sequence[Span] | None = None) -> list[Senten
     for number, para in enumerate(paras if paras is not None else paragraphs(doc)):
         piece = doc.text[para.start : para.end]
         for block in segmenter.analyze(piece):
-            for tokens in block:
+            for sentence in block:
+                # syntok marks a break at a whitespace-only line with an empty token after the spaces
+                tokens = [token for token in sentence if token.value]
                 if not tokens:
                     continue
                 start = para.start + tokens[0].offset

@@ -35,7 +35,6 @@ from .errors import CorruptIndexError, NoIndexError
 from .models import Chunk, Document, Sentence, SourceInfo
 
 log = logging.getLogger(__name__)
-logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
@@ -283,6 +282,8 @@ def lexical_tokenizer() -> Any:
     import bm25s
     import Stemmer
 
+    # It logs every index build at DEBUG, and importing it sets its logger to DEBUG: quieten it after.
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
     return bm25s.tokenization.Tokenizer(stopwords="en", stemmer=Stemmer.Stemmer("english"))
 
 

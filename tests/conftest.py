@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,13 +29,15 @@ def fake_embedder() -> HashEmbedder:
     return HashEmbedder()
 
 
-def make_settings(docs: Path, index: Path, **extra: object) -> IndexSettings:
+def make_settings(docs: Path, index: Path, **extra: Any) -> IndexSettings:
     """Settings that ignore the developer's environment and .env file."""
     return IndexSettings(_env_file=None, docs_dir=docs, index_dir=index, **extra)  # type: ignore[call-arg]
 
 
 @pytest.fixture(scope="session")
-def seed_library(real_embedder: SentenceTransformerEmbedder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Library]:
+def seed_library(
+    real_embedder: SentenceTransformerEmbedder, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Library]:
     """The shipped docs/ indexed once with the real model and real FAISS."""
     root = tmp_path_factory.mktemp("seed")
     docs = root / "docs"

@@ -1,0 +1,1 @@
+"""Tests of the `bot` package and the `onrecord` CLI."""

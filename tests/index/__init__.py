@@ -1,0 +1,1 @@
+"""Tests of the `index` library, one file per module."""
