@@ -55,7 +55,7 @@ def chunking_settings(settings: IndexSettings, embedder: Embedder) -> dict[str, 
     return {
         "chunk_tokens": min(settings.chunk_tokens, embedder.max_tokens),
         "chunk_overlap": settings.chunk_overlap,
-        "segmenter": 1,
+        "segmenter": 2,  # bump when segmentation changes: spans of old indexes differ
     }
 
 

@@ -69,10 +69,12 @@ class Library:
         """The generation being served, opened on first use. Raises `NoIndexError`."""
         with self._swap_lock:
             if self._generation is None:
-                self._generation = open_current(
-                    self.settings.index_dir, model=self.embedder.name, dim=self.embedder.dim
-                )
+                # Checked by model name only, so listing sources needs no model; ask() checks the dimension.
+                self._generation = open_current(self.settings.index_dir, model=self._model_name())
             return self._generation
+
+    def _model_name(self) -> str:
+        return self._embedder.name if self._embedder is not None else self.settings.model
 
     def has_index(self) -> bool:
         return current_name(self.settings.index_dir) is not None
@@ -94,7 +96,7 @@ class Library:
 
     def reload(self) -> None:
         """Serve the generation CURRENT names now (queries in flight finish on the old one)."""
-        fresh = open_current(self.settings.index_dir, model=self.embedder.name, dim=self.embedder.dim)
+        fresh = open_current(self.settings.index_dir, model=self._model_name())
         with self._swap_lock:
             self._generation = fresh
 
@@ -111,6 +113,11 @@ class Library:
         started = time.perf_counter()
         clean = self.clean_question(question)
         generation = self.generation()
+        if generation.manifest.dim != self.embedder.dim:
+            raise CorruptIndexError(
+                f"The index has {generation.manifest.dim}-dimensional vectors but the model makes "
+                f"{self.embedder.dim}; rebuild it with `onrecord index`."
+            )
         if source is not None and source not in generation.by_id:
             raise QuestionError(f"There is no source called {source!r}.")
         query = f"{self.clean_question(context)} {clean}" if context else clean

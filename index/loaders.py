@@ -92,7 +92,10 @@ def load_document(path: Path, root: Path, max_bytes: int) -> Document:
         text, meta = _decode(data), {}
         page_starts = ()
 
-    meta.update(_read_sidecar(sidecar_bytes, sidecar.name))
+    sidecar_meta = _read_sidecar(sidecar_bytes, sidecar.name)
+    if "outlet" in sidecar_meta and "author" not in sidecar_meta:
+        meta.pop("author", None)  # the sidecar's outlet overrides an author found in the file
+    meta.update(sidecar_meta)
     furniture = _furniture_spans(text, meta.get("furniture"))
     if not _has_words(text, furniture):
         raise SourceError("it has no text to index")
