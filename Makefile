@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck unit bench eval clean
+.PHONY: install demo test lint typecheck unit bench bench-1m eval clean
 
 install: $(STAMP)
 
@@ -43,6 +43,9 @@ test: lint typecheck unit
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py
+
+bench-1m: $(STAMP)
+	$(BIN)/python scripts/bench.py --sizes 1000000 --backends onnx
 
 eval: $(STAMP)
 	$(BIN)/onrecord eval ../shared/eval/squad-dev --baselines

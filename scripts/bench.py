@@ -1,0 +1,266 @@
+"""Benchmarks: build throughput against the bare encoder, unchanged rebuild, ask latency by size, cold start,
+memory and disk. Writes a Markdown table to BENCHMARKS.md (between markers) and prints it.
+
+    python scripts/bench.py                      # make bench: 10k and 100k chunks
+    python scripts/bench.py --sizes 1000000      # make bench-1m
+
+Corpus: the shared SQuAD dev articles split into one document per paragraph (real text, about 1,200
+documents). Large indexes are that corpus repeated: each copy keeps the text, gets its own title, and
+its vectors are the real MiniLM vectors of the original plus Gaussian noise (sigma 0.02 per component,
+renormalised: cosine to the original about 0.93), so neighbours are realistic but not duplicates.
+Latency is measured in a fresh process per size, with the model warm, over real SQuAD questions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from index import IndexSettings, Library  # noqa: E402
+from index.store import IndexedDocument, open_current, write_generation  # noqa: E402
+
+SQUAD = REPO.parent / "shared" / "eval" / "squad-dev"
+MARK_BEGIN, MARK_END = "<!-- bench:begin -->", "<!-- bench:end -->"
+NOISE = 0.02
+
+
+def paragraph_corpus(folder: Path) -> int:
+    """Write one document per SQuAD paragraph; returns the number of documents."""
+    folder.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for line in (SQUAD / "corpus.jsonl").read_text("utf-8").splitlines():
+        doc = json.loads(line)
+        for number, paragraph in enumerate(p for p in doc["text"].split("\n\n") if p.strip()):
+            name = f"{doc['doc_id']}-{number:03d}"
+            (folder / f"{name}.txt").write_text(paragraph, "utf-8")
+            (folder / f"{name}.txt.meta.yaml").write_text(json.dumps({"title": doc["title"]}), "utf-8")
+            count += 1
+    return count
+
+
+def settings(docs: Path, index: Path, backend: str) -> IndexSettings:
+    return IndexSettings(_env_file=None, docs_dir=docs, index_dir=index, backend=backend)  # type: ignore[call-arg]
+
+
+def measure_build(work: Path, backend: str) -> dict[str, float]:
+    """Full build, unchanged rebuild, and the bare encoder on exactly the texts the build embedded."""
+    docs, index = work / "docs", work / f"index-{backend}"
+    n_docs = len(list(docs.glob("*.txt")))
+    library = Library(settings(docs, index, backend))
+    library.embedder.embed(["warm up"])
+    started = time.perf_counter()
+    report = library.rebuild()
+    build_s = time.perf_counter() - started
+    started = time.perf_counter()
+    again = library.rebuild()
+    unchanged_s = time.perf_counter() - started
+    assert again.embedded == 0, "an unchanged corpus was re-embedded"
+
+    generation = library.generation()
+    texts = [
+        generation.text(int(d), int(s), int(e))
+        for d, s, e in zip(generation.sentence_doc, generation.sentence_start, generation.sentence_end, strict=True)
+    ]
+    for doc in generation.documents:
+        for c in range(doc.chunk_first, doc.chunk_end):
+            first, last = int(generation.chunk_first[c]), int(generation.chunk_last[c])
+            start, end = int(generation.sentence_start[first]), int(generation.sentence_end[last])
+            texts.append(f"{doc.title}\n{generation.text(doc.row, start, end)}")
+    assert len(texts) == report.embedded
+    order = np.argsort([len(t) for t in texts])
+    started = time.perf_counter()
+    for i in range(0, len(texts), 256):
+        library.embedder.embed([texts[j] for j in order[i : i + 256]])
+    bare_s = time.perf_counter() - started
+    disk = sum(p.stat().st_size for p in generation.folder.rglob("*") if p.is_file())
+    return {
+        "documents": n_docs,
+        "texts": report.embedded,
+        "chunks": report.chunks,
+        "build_s": build_s,
+        "build_tps": report.embedded / build_s,
+        "bare_tps": len(texts) / bare_s,
+        "ratio": (report.embedded / build_s) / (len(texts) / bare_s),
+        "unchanged_s": unchanged_s,
+        "unchanged_s_per_1000": unchanged_s / n_docs * 1000,
+        "bytes_per_chunk": disk / report.chunks,
+    }
+
+
+def synthesise(base_index: Path, target: Path, chunks: int, seed: int = 0) -> int:
+    """Write a generation of about ``chunks`` chunks from copies of the base index (see module doc)."""
+    rng = np.random.default_rng(seed)
+    base = open_current(base_index)
+    originals = [base.full_document(d.row) for d in base.documents]
+    vectors = [
+        (
+            base.vectors("sentences", d.sentence_first, d.sentence_end),
+            base.vectors("chunks", d.chunk_first, d.chunk_end),
+        )
+        for d in base.documents
+    ]
+    per_copy = sum(len(c) for _, _, c in originals)
+    copies = max(1, round(chunks / per_copy))
+
+    def noisy(v: np.ndarray) -> np.ndarray:
+        out = v + rng.normal(0, NOISE, v.shape).astype(np.float32)
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+    items = []
+    for k in range(copies):
+        for (doc, sentences, chunk_list), (s_vec, c_vec) in zip(originals, vectors, strict=True):
+            copy = (
+                doc if k == 0 else dataclasses.replace(doc, doc_id=f"copy{k}/{doc.doc_id}", title=f"{doc.title} ({k})")
+            )
+            items.append(
+                IndexedDocument(
+                    copy, sentences, chunk_list, s_vec if k == 0 else noisy(s_vec), c_vec if k == 0 else noisy(c_vec)
+                )
+            )
+    write_generation(target, items, model=base.manifest.model, dim=base.manifest.dim, chunking=base.manifest.chunking)
+    return copies * per_copy
+
+
+LATENCY_PROBE = """
+import json, statistics, sys, time
+from pathlib import Path
+
+def peak_rss_mb():
+    # VmHWM is this process's own peak; ru_maxrss would carry over the parent's peak across exec.
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+
+sys.path.insert(0, sys.argv[1])
+from index import IndexSettings, Library
+index, backend, questions = Path(sys.argv[2]), sys.argv[3], json.loads(Path(sys.argv[4]).read_text())
+lib = Library(IndexSettings(_env_file=None, index_dir=index, docs_dir=index, backend=backend))
+lib.generation(); lib.ask(questions[0])
+times = []
+for q in questions:
+    t = time.perf_counter(); lib.ask(q); times.append((time.perf_counter() - t) * 1000)
+times.sort()
+print(json.dumps({"p50_ms": statistics.median(times), "p95_ms": times[int(0.95 * (len(times) - 1))],
+                  "rss_mb": peak_rss_mb()}))
+"""
+
+
+def measure_latency(index: Path, backend: str, questions: Path) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, "-c", LATENCY_PROBE, str(REPO), str(index), backend, str(questions)],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def measure_cold_start(docs: Path, index: Path, backend: str, runs: int = 3) -> float:
+    env = {**os.environ, "ONRECORD_DOCS_DIR": str(docs), "ONRECORD_INDEX_DIR": str(index), "ONRECORD_BACKEND": backend}
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(
+            [str(Path(sys.executable).parent / "onrecord"), "ask", "Which NFL team won Super Bowl 50?", "--json"],
+            check=True, capture_output=True, env=env, cwd=index.parent,
+        )  # fmt: skip
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000", help="chunk counts for the latency runs")
+    parser.add_argument("--backends", default="torch,onnx")
+    parser.add_argument("--questions", type=int, default=300)
+    parser.add_argument("--out", type=Path, default=REPO / "BENCHMARKS.md")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    backends = args.backends.split(",")
+    work = Path(tempfile.mkdtemp(prefix="onrecord-bench-"))
+    try:
+        n_docs = paragraph_corpus(work / "docs")
+        lines = [json.loads(x)["question"] for x in (SQUAD / "questions.jsonl").read_text("utf-8").splitlines()]
+        step = max(1, len(lines) // args.questions)
+        questions = work / "questions.json"
+        questions.write_text(json.dumps(lines[::step][: args.questions]), "utf-8")
+        rows: dict[str, dict[str, float]] = {}
+        for backend in backends:
+            print(f"[{backend}] building {n_docs} documents…", file=sys.stderr)
+            rows[backend] = measure_build(work, backend)
+            rows[backend]["cold_start_s"] = measure_cold_start(work / "docs", work / f"index-{backend}", backend)
+        latency: dict[tuple[int, str], dict[str, float]] = {}
+        base = work / f"index-{backends[0]}"
+        for size in sizes:
+            print(f"synthesising {size:,} chunks…", file=sys.stderr)
+            target = work / f"synthetic-{size}"
+            made = synthesise(base, target, size)
+            if (work / "index-onnx" / "onnx").exists():  # the exported graph, so no export is timed
+                shutil.copytree(work / "index-onnx" / "onnx", target / "onnx")
+            for backend in backends:
+                print(f"[{backend}] latency at {made:,} chunks…", file=sys.stderr)
+                latency[(made, backend)] = measure_latency(target, backend, questions)
+            shutil.rmtree(target)
+        table = render(rows, latency, n_docs, args)
+        print(table)
+        write(args.out, table)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def render(
+    rows: dict[str, dict[str, float]],
+    latency: dict[tuple[int, str], dict[str, float]],
+    n_docs: int,
+    args: argparse.Namespace,
+) -> str:
+    command = "python scripts/bench.py " + " ".join(sys.argv[1:])
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    out = [
+        f"Measured {dt.date.today().isoformat()} on {machine} with `{command.strip()}`.",
+        "",
+        f"Build over {n_docs:,} documents (one per SQuAD dev paragraph); throughput in texts embedded per second "
+        "(sentences and chunks), against the bare encoder on exactly the same texts in the same run.",
+        "",
+        "| backend | texts | build s | build texts/s | bare encoder texts/s | ratio "
+        "| unchanged rebuild s (per 1,000 docs) | cold start to first answer s | bytes on disk per chunk |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for backend, r in rows.items():
+        out.append(
+            f"| {backend} | {r['texts']:,.0f} | {r['build_s']:.1f} | {r['build_tps']:.0f} | {r['bare_tps']:.0f} | "
+            f"{r['ratio']:.2f} | {r['unchanged_s']:.2f} ({r['unchanged_s_per_1000']:.2f}) | {r['cold_start_s']:.1f} | "
+            f"{r['bytes_per_chunk']:,.0f} |"
+        )
+    out += ["", f"`ask` latency (model warm, {args.questions} SQuAD questions, one process per size):", ""]
+    out += ["| chunks | backend | p50 ms | p95 ms | peak RSS MB |", "|---|---|---|---|---|"]
+    for (size, backend), r in sorted(latency.items()):
+        out.append(f"| {size:,} | {backend} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['rss_mb']:.0f} |")
+    return "\n".join(out)
+
+
+def write(path: Path, table: str) -> None:
+    text = path.read_text("utf-8") if path.exists() else "# Benchmarks\n\n" + MARK_BEGIN + "\n" + MARK_END + "\n"
+    if MARK_BEGIN not in text:
+        text += "\n" + MARK_BEGIN + "\n" + MARK_END + "\n"
+    head, rest = text.split(MARK_BEGIN, 1)
+    _, tail = rest.split(MARK_END, 1)
+    path.write_text(f"{head}{MARK_BEGIN}\n{table}\n{MARK_END}{tail}", "utf-8")
+
+
+if __name__ == "__main__":
+    main()
