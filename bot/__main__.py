@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import sys
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from index import IndexSettings, Library, LibraryError
+
+if TYPE_CHECKING:
+    import discord
 
 log = logging.getLogger("bot")
 
@@ -26,18 +32,18 @@ def run(index_settings: IndexSettings | None = None) -> int:
         settings = BotSettings()  # type: ignore[call-arg]
         index_settings = index_settings or IndexSettings()
     except ValidationError as error:
-        fields = ", ".join(".".join(str(p) for p in e["loc"]) or "?" for e in error.errors())
-        print(f"onrecord: missing or invalid setting ({fields}); DISCORD_TOKEN must be set, see .env.example",
-              file=sys.stderr)  # fmt: skip
+        problems = "; ".join(f"{_variable(e['loc'])}: {e['msg']}" for e in error.errors())
+        print(f"onrecord: invalid setting {problems} (see .env.example)", file=sys.stderr)
         return 2
-    if settings.api_base:
-        discord.http.Route.BASE = settings.api_base.rstrip("/")
-    if settings.gateway_url:
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
+    if settings.discord_api_base:
+        discord.http.Route.BASE = settings.discord_api_base.rstrip("/")
+    if settings.discord_gateway:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway)
 
     async def main() -> None:
         bot = OnRecordBot(settings, LibraryService(Library(index_settings)))
         async with bot:
+            _close_on_sigterm(bot)
             await bot.start(settings.discord_token.get_secret_value())
 
     try:
@@ -54,6 +60,27 @@ def run(index_settings: IndexSettings | None = None) -> int:
     except KeyboardInterrupt:
         return 0
     return 0
+
+
+def _variable(loc: tuple[int | str, ...]) -> str:
+    """The environment variable behind a settings error's location (the value is never shown)."""
+    name = str(loc[0]) if loc else "?"
+    return name if name.isupper() else f"ONRECORD_{name.upper()}"
+
+
+def _close_on_sigterm(bot: discord.Client) -> None:
+    """SIGTERM (how services and containers are stopped) closes the bot as Ctrl-C does, so it
+    logs out of the gateway and the process exits 0 instead of dying mid-answer."""
+    closing: set[asyncio.Task[None]] = set()
+
+    def close() -> None:
+        log.info("SIGTERM: closing")
+        task = asyncio.create_task(bot.close())
+        closing.add(task)
+        task.add_done_callback(closing.discard)
+
+    with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows' event loop
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, close)
 
 
 def main() -> int:

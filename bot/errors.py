@@ -38,14 +38,22 @@ def user_message(error: Exception) -> str | None:
 
 
 async def send_ephemeral(interaction: discord.Interaction, text: str) -> None:
-    """Tell the member, whether or not the interaction was already answered or deferred."""
+    """Tell the member, whether or not the interaction was already answered or deferred.
+
+    After a public deferral Discord turns the first follow-up into the public "thinking…" message,
+    whatever its flags; so that message is deleted first and the text goes to the member alone.
+    """
     try:
-        if interaction.response.is_done():
-            await interaction.followup.send(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
-        else:
+        if not interaction.response.is_done():
             await interaction.response.send_message(
                 text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
             )
+            return
+        if interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
+            original = await interaction.original_response()
+            if not original.flags.ephemeral:
+                await interaction.delete_original_response()
+        await interaction.followup.send(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
     except discord.HTTPException:
         log.warning("could not send an error message to the member", exc_info=True)
 

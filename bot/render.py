@@ -24,6 +24,11 @@ FIELD_LIMIT = 1024
 FIELDS_LIMIT = 25
 MESSAGE_EMBEDS_LIMIT = 6000
 FOOTER_LIMIT = 2048
+# Room for each piece of metadata, so three attribution lines always fit one description whole, and
+# ten sources one message.
+META_LIMIT = 100
+URL_LIMIT = 400
+SOURCE_ID_LIMIT = 150
 
 NOT_COVERED = "The sources do not cover this question."
 ANSWER_COLOUR = discord.Colour.blurple()
@@ -50,21 +55,21 @@ def shorten(text: str, limit: int, ellipsis: str = "…") -> str:
 
 
 def attribution_line(excerpt: Excerpt) -> str:
-    """— **Speaker** · *Title* · outlet · date · location · [link] (all escaped)."""
+    """— **Speaker** · *Title* · outlet · date · location · [link] (all escaped, each within bounds)."""
     parts: list[str] = []
     if excerpt.speaker:
-        parts.append(f"**{safe(excerpt.speaker)}**")
-    parts.append(f"*{safe(excerpt.title)}*")
+        parts.append(f"**{shorten(safe(excerpt.speaker), META_LIMIT)}**")
+    parts.append(f"*{shorten(safe(excerpt.title), TITLE_LIMIT)}*")
     if excerpt.author:
-        parts.append(safe(excerpt.author))
+        parts.append(shorten(safe(excerpt.author), META_LIMIT))
     if excerpt.published:
         parts.append(excerpt.published.isoformat())
     if excerpt.location:
-        parts.append(safe(excerpt.location))
-    if excerpt.url and re.match(r"https?://\S+$", excerpt.url):
+        parts.append(shorten(safe(excerpt.location), META_LIMIT))
+    if excerpt.url and len(excerpt.url) <= URL_LIMIT and re.match(r"https?://[^\s<>]+$", excerpt.url):
         parts.append(f"[link](<{excerpt.url}>)")
     elif excerpt.path:
-        parts.append(f"`{excerpt.path.replace('`', '')}`")
+        parts.append(f"`{shorten(excerpt.path.replace('`', ''), META_LIMIT)}`")
     return "— " + " · ".join(parts)
 
 
@@ -141,10 +146,10 @@ def sources_embed(sources: Sequence[SourceInfo], page: int, page_size: int = 10)
     if not chunk:
         embed.description = "No sources are indexed."
     for info in chunk[:FIELDS_LIMIT]:
-        meta = " · ".join(
-            x for x in (safe(info.author or ""), info.published.isoformat() if info.published else "") if x
-        )
-        value = f"`{info.doc_id}`" + (f"\n{meta}" if meta else "") + f"\n{info.chunks} chunks"
+        author = shorten(safe(info.author or ""), META_LIMIT)
+        meta = " · ".join(x for x in (author, info.published.isoformat() if info.published else "") if x)
+        doc_id = shorten(info.doc_id.replace("`", ""), SOURCE_ID_LIMIT)
+        value = f"`{doc_id}`" + (f"\n{meta}" if meta else "") + f"\n{info.chunks} chunks"
         embed.add_field(name=shorten(safe(info.title), TITLE_LIMIT), value=shorten(value, FIELD_LIMIT), inline=False)
     embed.set_footer(text=f"Page {page + 1} of {total_pages}")
     return embed

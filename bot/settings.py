@@ -1,32 +1,35 @@
-"""Settings of the Discord side, read from the environment and `.env`."""
+"""Settings of the Discord side, read from the environment and `.env`.
+
+The token is ``DISCORD_TOKEN``; everything else is prefixed ``ONRECORD_`` (``ONRECORD_ASK_RATE``...).
+Fields can also be given by name, e.g. ``BotSettings(discord_token=..., moderator_role="Moderator")``.
+"""
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class BotSettings(BaseSettings):
     """Token, where commands are synced, who moderates, and how often members may ask."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="ONRECORD_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
 
-    discord_token: SecretStr = Field(description="The bot token from the Discord developer portal.")
-    dev_guild_id: int | None = Field(
-        None, validation_alias="ONRECORD_DEV_GUILD_ID", description="Sync commands to this server only (instant)."
+    discord_token: SecretStr = Field(
+        validation_alias=AliasChoices("DISCORD_TOKEN", "discord_token"),
+        description="The bot token from the Discord developer portal.",
     )
-    moderator_role: str | None = Field(
-        None, validation_alias="ONRECORD_MODERATOR_ROLE", description="Role name or id that may manage sources."
-    )
-    ask_rate: int = Field(3, ge=1, validation_alias="ONRECORD_ASK_RATE", description="Questions per member...")
-    ask_per_seconds: float = Field(
-        30.0, gt=0, validation_alias="ONRECORD_ASK_PER_SECONDS", description="...per this many seconds."
-    )
-    shard_count: int | None = Field(None, ge=1, validation_alias="ONRECORD_SHARD_COUNT")
-    max_upload_mb: float = Field(10.0, gt=0, validation_alias="ONRECORD_MAX_UPLOAD_MB")
+    dev_guild_id: int | None = Field(None, description="Sync commands to this server only (instant).")
+    moderator_role: str | None = Field(None, description="Role name or id that may manage sources.")
+    ask_rate: int = Field(3, ge=1, description="Questions per member...")
+    ask_per_seconds: float = Field(30.0, gt=0, description="...per this many seconds.")
+    shard_count: int | None = Field(None, ge=1)
+    max_upload_mb: float = Field(10.0, gt=0)
     # For a proxy or a local stand-in of Discord (the end-to-end tests use this).
-    api_base: str | None = Field(None, validation_alias="ONRECORD_DISCORD_API_BASE")
-    gateway_url: str | None = Field(None, validation_alias="ONRECORD_DISCORD_GATEWAY")
+    discord_api_base: str | None = None
+    discord_gateway: str | None = None
 
     @field_validator("discord_token")
     @classmethod
