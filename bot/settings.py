@@ -14,7 +14,7 @@ class BotSettings(BaseSettings):
     """Token, where commands are synced, who moderates, and how often members may ask."""
 
     model_config = SettingsConfigDict(
-        env_prefix="ONRECORD_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="ONRECORD_", env_file=".env", env_file_encoding="utf-8", env_ignore_empty=True, extra="ignore"
     )
 
     discord_token: SecretStr = Field(

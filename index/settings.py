@@ -15,7 +15,11 @@ class IndexSettings(BaseSettings):
     """Where sources and the index live, which model embeds them, and how answers are cut."""
 
     model_config = SettingsConfigDict(
-        env_prefix="ONRECORD_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="ONRECORD_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
     )
 
     docs_dir: Path = Field(Path("docs"), description="Folder of source documents.")
@@ -25,7 +29,7 @@ class IndexSettings(BaseSettings):
         description="sentence-transformers model name or local path; the default is the bundled MiniLM.",
     )
     backend: Literal["torch", "onnx"] = Field(
-        "torch", description="Run the model with torch, or with onnxruntime (exported locally on first use)."
+        "onnx", description="Run the model with torch, or with onnxruntime (exported locally on first use)."
     )
     device: str = Field("cpu", description="torch device for the embedding model.")
     threads: int = Field(1, ge=1, description="CPU threads for torch and FAISS (1 keeps queries fast under load).")
