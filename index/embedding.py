@@ -243,8 +243,10 @@ def export_onnx(folder: Path, cache_dir: Path) -> Path:
     started = time.perf_counter()
     _offline()
     import torch
+    import transformers
     from sentence_transformers import SentenceTransformer
 
+    transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     loaded: Any = SentenceTransformer(str(folder), device="cpu")
     transformer = loaded[0].auto_model.eval()
 

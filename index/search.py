@@ -9,6 +9,7 @@ by the best score of the query so that both live in [0, 1].
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -59,80 +60,108 @@ def retrieve(
     weights: Weights = Weights(),
 ) -> list[Candidate]:
     """Candidate sentences for ``query``, best first; restricted to one document if ``doc_id`` is given."""
-    n_sentences = generation.sentence_index.ntotal
-    if n_sentences == 0:
+    if generation.n_sentences == 0:
         return []
     s_range, c_range = _ranges(generation, doc_id)
-    vector = embedder.embed([query])
+    q = embedder.embed([query])[0]
+    s_tokens = _query_tokens(generation.tokenizer, query)
+    c_tokens = _query_tokens(generation.chunk_tokenizer, query)
 
-    s_lexical = _bm25(generation.sentence_bm25, generation.tokenizer, query, n_sentences, s_range)
-    c_lexical = _bm25(generation.chunk_bm25, generation.chunk_tokenizer, query, generation.chunk_index.ntotal, c_range)
-    dense_sentences = _dense_top(generation.sentence_index, vector, SENTENCE_DEPTH, s_range)
-    dense_chunks = _dense_top(generation.chunk_index, vector, PASSAGE_DEPTH, c_range)
-    lexical_chunks = _top(c_lexical, PASSAGE_DEPTH)
-
-    chunk_ids = sorted(set(dense_chunks) | set(lexical_chunks))
-    candidate_ids: set[int] = set(dense_sentences) | set(_top(s_lexical, SENTENCE_DEPTH))
+    c_lexical = _bm25_all(generation.chunk_bm25, c_tokens, generation.n_chunks, c_range)
+    chunk_ids = set(_top(c_lexical, PASSAGE_DEPTH)) | set(_dense_top(generation, "chunks", q, PASSAGE_DEPTH, c_range))
+    candidate_ids: set[int] = set(_dense_top(generation, "sentences", q, SENTENCE_DEPTH, s_range))
+    if generation.sentence_index is not None:  # small enough to rank every sentence lexically too
+        s_all = _bm25_all(generation.sentence_bm25, s_tokens, generation.n_sentences, s_range)
+        candidate_ids.update(_top(s_all, SENTENCE_DEPTH))
     for chunk in chunk_ids:
         candidate_ids.update(range(int(generation.chunk_first[chunk]), int(generation.chunk_last[chunk]) + 1))
-    ids = np.array(sorted(candidate_ids), dtype=np.int64)
-    if doc_id is not None:
-        ids = ids[(ids >= s_range[0]) & (ids < s_range[1])]
+    ids = np.array(sorted(i for i in candidate_ids if s_range[0] <= i < s_range[1]), dtype=np.int64)
     if len(ids) == 0:
         return []
 
-    q = vector[0]
-    s_dense = np.array([float(generation.sentence_index.reconstruct(int(i)) @ q) for i in ids])
+    s_dense = generation.cosines("sentences", ids, q)
+    s_lexical = _scaled(_bm25_rows(generation.sentence_bm25, s_tokens, ids))
     owners = _owning_chunks(generation, ids)
-    unique_owners = sorted({c for group in owners for c in group})
-    c_dense_of = {c: float(generation.chunk_index.reconstruct(c) @ q) for c in unique_owners}
+    owner_ids = np.array(sorted({c for group in owners for c in group}), dtype=np.int64)
+    c_dense_of = dict(zip(owner_ids.tolist(), generation.cosines("chunks", owner_ids, q).tolist(), strict=True))
     candidates = []
-    for sid, dense, group in zip(ids, s_dense, owners, strict=True):
+    for sid, dense, lexical, group in zip(ids.tolist(), s_dense.tolist(), s_lexical.tolist(), owners, strict=True):
         p_dense = max(c_dense_of[c] for c in group)
         p_lexical = max(float(c_lexical[c]) for c in group)
-        lexical = float(s_lexical[sid])
         score = (
             weights.sentence_dense * dense
             + weights.sentence_lexical * lexical
             + weights.passage_dense * p_dense
             + weights.passage_lexical * p_lexical
         )
-        candidates.append(Candidate(int(sid), score, float(dense), lexical, p_dense, p_lexical))
+        candidates.append(Candidate(sid, score, dense, lexical, p_dense, p_lexical))
     candidates.sort(key=lambda c: c.score, reverse=True)
     return candidates
 
 
 def _ranges(generation: Generation, doc_id: str | None) -> tuple[tuple[int, int], tuple[int, int]]:
     if doc_id is None:
-        return (0, generation.sentence_index.ntotal), (0, generation.chunk_index.ntotal)
+        return (0, generation.n_sentences), (0, generation.n_chunks)
     doc = generation.by_id[doc_id]
     return (doc.sentence_first, doc.sentence_end), (doc.chunk_first, doc.chunk_end)
 
 
-def _bm25(retriever: object, tokenizer: object, query: str, n: int, window: tuple[int, int]) -> np.ndarray:
-    """BM25 score of every row for the query, scaled so the best row in ``window`` scores 1."""
-    ids = tokenizer.tokenize([query], update_vocab=False, return_as="ids", show_progress=False)[0]  # type: ignore[attr-defined]
-    ids = [i for i in ids if i != 0]  # 0 is the empty token bm25s maps unknown words to
-    if not ids:
+def _query_tokens(tokenizer: Any, query: str) -> list[int]:
+    ids = tokenizer.tokenize([query], update_vocab=False, return_as="ids", show_progress=False)[0]
+    return [int(i) for i in ids if i != 0]  # 0 is the empty token bm25s maps unknown words to
+
+
+def _bm25_all(retriever: Any, tokens: list[int], n: int, window: tuple[int, int]) -> np.ndarray:
+    """BM25 score of every row, zero outside ``window``, scaled so the best row scores 1."""
+    if not tokens:
         return np.zeros(n, dtype=np.float32)
-    scores = np.asarray(retriever.get_scores(ids), dtype=np.float32)  # type: ignore[attr-defined]
-    mask = np.zeros(n, dtype=bool)
-    mask[window[0] : window[1]] = True
-    scores = np.where(mask, scores, 0.0)
+    scores = np.asarray(retriever.get_scores(tokens), dtype=np.float32)
+    if window != (0, n):
+        mask = np.zeros(n, dtype=bool)
+        mask[window[0] : window[1]] = True
+        scores = np.where(mask, scores, 0.0)
+    return _scaled(scores)
+
+
+def _bm25_rows(retriever: Any, tokens: list[int], rows: np.ndarray) -> np.ndarray:
+    """BM25 scores of the given rows only, read from the index's per-token posting lists.
+
+    Costs the length of the query's posting lists, not the size of the collection.
+    """
+    scores = np.zeros(len(rows), dtype=np.float32)
+    data, indices, indptr = retriever.scores["data"], retriever.scores["indices"], retriever.scores["indptr"]
+    for token in tokens:
+        if token + 1 >= len(indptr):
+            continue
+        lo, hi = int(indptr[token]), int(indptr[token + 1])
+        posting = np.asarray(indices[lo:hi])
+        where = np.searchsorted(posting, rows)
+        where = np.minimum(where, max(len(posting) - 1, 0))
+        hit = (posting[where] == rows) if len(posting) else np.zeros(len(rows), dtype=bool)
+        scores[hit] += np.asarray(data[lo:hi])[where[hit]]
+    return scores
+
+
+def _scaled(scores: np.ndarray) -> np.ndarray:
     best = float(scores.max(initial=0.0))
     return scores / best if best > 0 else scores
 
 
-def _dense_top(index: object, vector: np.ndarray, k: int, window: tuple[int, int]) -> list[int]:
-    import faiss
-
+def _dense_top(generation: Generation, kind: str, q: np.ndarray, k: int, window: tuple[int, int]) -> list[int]:
+    """The ``k`` rows in ``window`` nearest the query: the FAISS index for the whole collection, or
+    exact cosines from the stored vectors for one document's rows."""
     total = window[1] - window[0]
     if total <= 0:
         return []
-    params = None
-    if window != (0, index.ntotal):  # type: ignore[attr-defined]
-        params = faiss.SearchParameters(sel=faiss.IDSelectorRange(window[0], window[1]))  # type: ignore[call-arg]
-    _, ids = index.search(vector, min(k, total), params=params)  # type: ignore[attr-defined]
+    index = generation.sentence_index if kind == "sentences" else generation.chunk_index
+    whole = window == (0, generation.n_sentences if kind == "sentences" else generation.n_chunks)
+    if not whole:
+        rows = np.arange(window[0], window[1], dtype=np.int64)
+        scores = generation.cosines(kind, rows, q)
+        return [int(rows[i]) for i in np.argsort(-scores)[:k]]
+    if index is None:
+        return []
+    _, ids = index.search(q.reshape(1, -1), min(k, total))
     return [int(i) for i in ids[0] if i >= 0]
 
 

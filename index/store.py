@@ -3,7 +3,12 @@
 A generation is a folder holding
 
 - ``library.sqlite``: documents (metadata and extracted text), sentences and chunks as offsets;
-- ``sentences.faiss`` and ``chunks.faiss``: unit vectors, inner-product (cosine) search;
+- ``sentences.f16.npy`` and ``chunks.f16.npy``: every unit vector, half precision, memory-mapped
+  (read for the candidates of a question and carried into the next generation);
+- ``sentences.faiss`` and ``chunks.faiss``: inner-product (cosine) search; exact (flat) while that is
+  fast, IVF with 8-bit scalar quantisation above `FLAT_LIMIT` vectors, chosen per generation and
+  recorded in the manifest. Above `SENTENCE_SEARCH_LIMIT` sentences there is no sentence index:
+  candidates then come from passages and BM25, which keeps a million chunks within memory;
 - ``bm25-sentences/`` and ``bm25-chunks/``: bm25s lexical indexes (numpy arrays and JSON, no pickle);
 - ``manifest.json``, written last: format, model, dimension, chunking settings, each document's
   content hash, build time and a SHA-256 of every other file.
@@ -36,7 +41,10 @@ from .models import Chunk, Document, Sentence, SourceInfo
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+FLAT_LIMIT = 50_000  # exact search up to here: about 3 ms per query on one core (scripts/bench.py)
+SENTENCE_SEARCH_LIMIT = 1_500_000
+_BIG_FILE = 64 << 20  # files larger than this are checked by size and sampled blocks, not hashed whole
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 DATABASE = "library.sqlite"
@@ -83,6 +91,7 @@ class Manifest:
     sentences: int
     chunks: int
     checksums: dict[str, str]
+    vector_index: dict[str, str]
 
     @classmethod
     def read(cls, folder: Path) -> Manifest:
@@ -100,14 +109,15 @@ class Generation:
 
     def __init__(self, folder: Path, *, model: str | None = None, dim: int | None = None) -> None:
         import bm25s
-        import faiss
 
         self.folder = folder
         self.manifest = Manifest.read(folder)
         self._verify(model, dim)
         try:
-            self.sentence_index = faiss.read_index(str(folder / "sentences.faiss"))
-            self.chunk_index = faiss.read_index(str(folder / "chunks.faiss"))
+            self.sentence_vectors = np.load(folder / "sentences.f16.npy", mmap_mode="r")
+            self.chunk_vectors = np.load(folder / "chunks.f16.npy", mmap_mode="r")
+            self.sentence_index = _read_faiss(folder / "sentences.faiss", self.manifest.vector_index["sentences"])
+            self.chunk_index = _read_faiss(folder / "chunks.faiss", self.manifest.vector_index["chunks"])
             self.sentence_bm25 = bm25s.BM25.load(str(folder / "bm25-sentences"), mmap=True, show_progress=False)
             self.chunk_bm25 = bm25s.BM25.load(str(folder / "bm25-chunks"), mmap=True, show_progress=False)
             self.tokenizer = lexical_tokenizer()
@@ -136,7 +146,7 @@ class Generation:
             raise CorruptIndexError(f"The index in {self.folder} has dimension {manifest.dim}, not {dim}.")
         for name, expected in manifest.checksums.items():
             path = self.folder / name
-            if not path.is_file() or _sha256(path) != expected:
+            if not path.is_file() or _checksum(path) != expected:
                 raise CorruptIndexError(f"The index in {self.folder} is damaged: {name} does not match its checksum.")
 
     def _load_tables(self) -> None:
@@ -158,7 +168,9 @@ class Generation:
         if (
             len(sent) != n
             or len(chunk) != self.manifest.chunks
-            or self.sentence_index.ntotal != n
+            or self.sentence_vectors.shape != (n, self.manifest.dim)
+            or self.chunk_vectors.shape != (len(chunk), self.manifest.dim)
+            or (self.sentence_index is not None and self.sentence_index.ntotal != n)
             or self.chunk_index.ntotal != len(chunk)
         ):
             raise CorruptIndexError(f"The index in {self.folder} is inconsistent: its tables and vectors disagree.")
@@ -217,11 +229,26 @@ class Generation:
             [Chunk(s, e, f - first, last - first) for s, e, f, last in chunks],
         )
 
+    @property
+    def n_sentences(self) -> int:
+        return self.manifest.sentences
+
+    @property
+    def n_chunks(self) -> int:
+        return self.manifest.chunks
+
     def vectors(self, kind: str, first: int, end: int) -> np.ndarray:
-        index = self.sentence_index if kind == "sentences" else self.chunk_index
-        if end <= first:
-            return np.zeros((0, index.d), dtype=np.float32)
-        return np.asarray(index.reconstruct_n(first, end - first), dtype=np.float32)
+        """Rows ``[first, end)`` of the stored vectors, as float32."""
+        stored = self.sentence_vectors if kind == "sentences" else self.chunk_vectors
+        return np.asarray(stored[first:end], dtype=np.float32)
+
+    def cosines(self, kind: str, ids: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """Cosine of each listed row with the query vector (rows and query are unit length)."""
+        stored = self.sentence_vectors if kind == "sentences" else self.chunk_vectors
+        if len(ids) == 0:
+            return np.zeros(0, dtype=np.float32)
+        scores: np.ndarray = np.asarray(stored[ids], dtype=np.float32) @ query
+        return scores
 
     def sources(self) -> list[SourceInfo]:
         return [d.info() for d in self.documents]
@@ -296,7 +323,6 @@ def write_generation(
     chunking: dict[str, Any],
 ) -> Path:
     """Write a complete generation beside the current one and make it current. Returns its folder."""
-    import faiss
 
     index_dir.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -307,19 +333,21 @@ def write_generation(
         sentence_texts, chunk_texts = _write_database(tmp / DATABASE, documents)
         sentence_vectors = _stack([d.sentence_vectors for d in documents], dim)
         chunk_vectors = _stack([d.chunk_vectors for d in documents], dim)
-        for name, vectors in (("sentences.faiss", sentence_vectors), ("chunks.faiss", chunk_vectors)):
-            index = faiss.IndexFlatIP(dim)
-            if len(vectors):
-                index.add(vectors)
-            faiss.write_index(index, str(tmp / name))
+        np.save(tmp / "sentences.f16.npy", sentence_vectors.astype(np.float16))
+        np.save(tmp / "chunks.f16.npy", chunk_vectors.astype(np.float16))
+        kinds = {
+            "sentences": _write_faiss(tmp / "sentences.faiss", sentence_vectors, SENTENCE_SEARCH_LIMIT),
+            "chunks": _write_faiss(tmp / "chunks.faiss", chunk_vectors, None),
+        }
+        del sentence_vectors, chunk_vectors
         _write_bm25(tmp / "bm25-sentences", sentence_texts)
         _write_bm25(tmp / "bm25-chunks", chunk_texts)
-        checksums = {p.relative_to(tmp).as_posix(): _sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
+        checksums = {p.relative_to(tmp).as_posix(): _checksum(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
         manifest = Manifest(
             format=FORMAT_VERSION, model=model, dim=dim, chunking=chunking,
             documents={d.doc.doc_id: d.doc.content_hash for d in documents},
             built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            sentences=len(sentence_texts), chunks=len(chunk_texts), checksums=checksums,
+            sentences=len(sentence_texts), chunks=len(chunk_texts), checksums=checksums, vector_index=kinds,
         )  # fmt: skip
         (tmp / MANIFEST).write_text(json.dumps(manifest.__dict__, indent=1, sort_keys=True), "utf-8")
         _fsync_tree(tmp)
@@ -385,6 +413,55 @@ def _write_bm25(folder: Path, texts: list[str]) -> None:
     retriever.index(ids, show_progress=False)
     retriever.save(str(folder), show_progress=False)
     tokenizer.save_vocab(str(folder))
+
+
+def _write_faiss(path: Path, vectors: np.ndarray, limit: int | None) -> str:
+    """Write the search index that suits the number of vectors; returns its kind for the manifest."""
+    import faiss
+
+    n, dim = vectors.shape
+    if limit is not None and n > limit:
+        return "none"
+    if n <= FLAT_LIMIT:
+        index: Any = faiss.IndexFlatIP(dim)
+        kind = "flat"
+    else:
+        lists = int(4 * np.sqrt(n))
+        quantizer = faiss.IndexFlatIP(dim)
+        index = faiss.IndexIVFScalarQuantizer(
+            quantizer, dim, lists, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+        )
+        sample = vectors[np.random.default_rng(0).choice(n, min(n, lists * 64), replace=False)]
+        index.train(sample)
+        kind = f"ivf{lists},sq8,nprobe{max(16, lists // 16)}"
+    if n:
+        index.add(vectors)
+    faiss.write_index(index, str(path))
+    return kind
+
+
+def _read_faiss(path: Path, kind: str) -> Any:
+    import faiss
+
+    if kind == "none":
+        return None
+    index: Any = faiss.read_index(str(path))
+    if kind.startswith("ivf"):
+        index.nprobe = int(kind.rsplit("nprobe", 1)[1])
+    return index
+
+
+def _checksum(path: Path) -> str:
+    """SHA-256 of the file; for a big file, of its size and 16 evenly spaced 64 KiB blocks."""
+    size = path.stat().st_size
+    if size <= _BIG_FILE:
+        return _sha256(path)
+    digest = hashlib.sha256(str(size).encode())
+    with path.open("rb") as handle:
+        for k in range(16):
+            handle.seek((size - (64 << 10)) * k // 15)
+            digest.update(handle.read(64 << 10))
+    return "sampled:" + digest.hexdigest()
 
 
 def _sha256(path: Path) -> str:
