@@ -30,6 +30,8 @@ META_LIMIT = 100
 URL_LIMIT = 400
 SOURCE_ID_LIMIT = 150
 
+_INLINE_MARKDOWN = re.compile(r"([\\*_~|`\[\]])")
+_BLOCK_MARKDOWN = re.compile(r"^([>#-])")
 NOT_COVERED = "The sources do not cover this question."
 ANSWER_COLOUR = discord.Colour.blurple()
 ABSTAIN_COLOUR = discord.Colour.light_grey()
@@ -37,9 +39,13 @@ PAGE_SIZE = 3
 
 
 def safe(text: str) -> str:
-    """Source or user text made inert: one line, markdown and mentions escaped."""
+    """Source or user text made inert: one line; every markdown character, masked links and mentions
+    escaped. (discord.utils.escape_markdown lets a greedy ``[..](..)`` match swallow the markup
+    between two links, so the escaping here is character by character.)"""
     flat = " ".join(text.split())
-    return discord.utils.escape_mentions(discord.utils.escape_markdown(flat))
+    escaped = _INLINE_MARKDOWN.sub(r"\\\1", flat)
+    escaped = _BLOCK_MARKDOWN.sub(r"\\\1", escaped)  # quote, heading and list marks count at the start only
+    return discord.utils.escape_mentions(escaped)
 
 
 def shorten(text: str, limit: int, ellipsis: str = "…") -> str:

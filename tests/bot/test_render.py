@@ -70,7 +70,7 @@ def test_safe_flattens_and_defuses_markdown_and_mentions() -> None:
     assert "\n" not in out
     assert r"\*this\*" in out and r"\_\_them\_\_" in out
     assert "@everyone" not in out and "<@123456789012345678>" not in out
-    assert r"\[x](https://e.vil)" in out  # shown as typed, not as a masked link
+    assert r"\[x\](https://e.vil)" in out  # shown as typed, not as a masked link
 
 
 @pytest.mark.parametrize("limit", [5, 20, 37, 80])

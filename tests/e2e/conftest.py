@@ -167,7 +167,7 @@ def answer_quotes(description: str) -> list[str]:
 
 def unescape(rendered: str) -> str:
     """Undo `render.safe`: markdown escapes and the zero-width space that defuses mentions."""
-    return re.sub(r"\\([*_`~|\[\]>#-])", r"\1", rendered.replace("@\u200b", "@"))
+    return re.sub(r"\\([\\*_`~|\[\]>#-])", r"\1", rendered.replace("@\u200b", "@"))
 
 
 def assert_verbatim(rendered_quote: str, docs: Path) -> None:
