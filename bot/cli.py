@@ -69,6 +69,27 @@ def _parser() -> argparse.ArgumentParser:
     sources = add("sources", _cmd_sources, "list the indexed documents")
     sources.add_argument("--json", action="store_true", help="print a JSON array")
     add("run", _cmd_run, "start the Discord bot (needs DISCORD_TOKEN)")
+    evaluate = add("eval", _cmd_eval, "score answers on a question set (corpus.jsonl + questions.jsonl)")
+    evaluate.add_argument("data_dir", type=Path, help="folder holding corpus.jsonl and questions.jsonl")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    pick = evaluate.add_mutually_exclusive_group()
+    pick.add_argument("--limit", type=int, metavar="N", help="only the first N questions (and N probes)")
+    pick.add_argument("--sample", type=int, metavar="N", help="a random sample of N questions (and N probes)")
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of --sample (default 0)")
+    evaluate.add_argument("--out", type=Path, metavar="FILE", help="write one JSON line per question to FILE")
+    evaluate.add_argument("--baselines", action="store_true", help="also score the recipe, BM25 and dense baselines")
+    evaluate.add_argument(
+        "--unanswerable", type=Path, metavar="OTHER_DIR", help="ask OTHER_DIR's questions as must-abstain probes"
+    )
+    evaluate.add_argument(
+        "--holdout", type=float, metavar="FRACTION", help="index all but the last FRACTION of the documents; "
+        "their questions become probes",
+    )  # fmt: skip
+    evaluate.add_argument("--min-score", type=float, metavar="X", help="abstention threshold (ONRECORD_MIN_SCORE)")
+    evaluate.add_argument("--calibrate", action="store_true", help="tabulate abstention thresholds on the probes")
+    evaluate.add_argument(
+        "--index-cache", type=Path, metavar="DIR", help="cache of eval indexes (default .onrecord/eval-cache)"
+    )
     return parser
 
 
@@ -116,6 +137,25 @@ def _cmd_sources(args: argparse.Namespace, settings: IndexSettings) -> int:
         print(json.dumps(rows, ensure_ascii=False, indent=1))
     else:
         print(terminal.render_sources(sources), end="")
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace, settings: IndexSettings) -> int:
+    from index import evaluate
+
+    options = evaluate.EvalOptions(
+        data_dir=args.data_dir, cache_root=args.index_cache or evaluate.DEFAULT_CACHE, limit=args.limit,
+        sample=args.sample, seed=args.seed, baselines=args.baselines, unanswerable_dir=args.unanswerable,
+        holdout=args.holdout, min_score=args.min_score, calibrate=args.calibrate,
+    )  # fmt: skip
+    with _ProgressBar() as bar:
+        report = evaluate.run_eval(options, settings, progress=bar)
+    if args.out:
+        evaluate.write_details(report, args.out)
+    if args.json:
+        print(json.dumps(report.to_json_dict(), ensure_ascii=False))
+    else:
+        print(terminal.render_eval(report), end="")
     return 0
 
 

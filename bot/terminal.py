@@ -6,6 +6,7 @@ import textwrap
 from collections.abc import Sequence
 
 from index import Answer, BuildReport, Excerpt, SourceInfo
+from index.evaluate import Calibration, EvalReport
 
 NOT_COVERED = "The sources do not cover this question."
 
@@ -72,3 +73,60 @@ def render_sources(sources: Sequence[SourceInfo]) -> str:
             f"    {s.chunks} chunks, {s.sentences} sentences, {s.chars:,} characters" + (f", {s.url}" if s.url else "")
         )
     return "\n".join(lines) + "\n"
+
+
+def render_eval(report: EvalReport) -> str:
+    """The scores of ``onrecord eval`` as a small table, then probes and calibration if measured."""
+    lines = [
+        f"{report.data}: {report.documents} documents indexed in {report.index_s:.1f} s "
+        f"({report.embedded} texts embedded; model {report.model}, min_score {report.min_score:g}).",
+        "",
+        f"{'method':<10} {'questions':>9} {'hit@1':>6} {'hit@3':>6} {'doc@1':>6} {'abstained':>9} "
+        f"{'p50 ms':>7} {'p95 ms':>7}",
+    ]
+    rows = [("OnRecord", report.scores), *(report.baselines or {}).items()]
+    for name, s in rows:
+        abstained = f"{s.abstained:.3f}" if name == "OnRecord" else "-"
+        lines.append(
+            f"{name:<10} {s.questions:>9} {s.hit1:>6.3f} {s.hit3:>6.3f} {s.doc1:>6.3f} {abstained:>9} "
+            f"{s.p50_ms:>7.1f} {s.p95_ms:>7.1f}"
+        )
+    if report.baselines is not None:
+        lines.append(
+            f"(recipe and dense search precomputed question vectors; embedding one question takes "
+            f"{report.query_embed_ms or 0.0:.1f} ms more, p50)"
+        )
+    if report.probes is not None:
+        p = report.probes
+        lines += [
+            "",
+            f"Not in the sources: abstained on {p.probes_abstained:.1%} of {p.probes} probes; "
+            f"answered {p.answerable_answered:.1%} of {p.answerable} answerable questions.",
+        ]
+    if report.calibration is not None:
+        lines += ["", *_render_calibration(report.calibration)]
+    lines += ["", f"Wall time {report.wall_s:.1f} s; cache {report.cache_dir}"]
+    return "\n".join(lines) + "\n"
+
+
+def _render_calibration(calibration: Calibration) -> list[str]:
+    lines = [
+        "Calibration of min_score (confidence of the best excerpt below it: abstain)",
+        f"{'min_score':>9} {'probes abstained':>16} {'answerable answered':>19} {'hit@1':>6}",
+    ]
+    for row in calibration.rows:
+        lines.append(f"{row.threshold:>9.3f} {row.probes_abstained:>16.3f} {row.answered:>19.3f} {row.hit1:>6.3f}")
+    c = calibration.current
+    lines.append(
+        f"current {c.threshold:g}: probes abstained {c.probes_abstained:.3f}, answered {c.answered:.3f}, "
+        f"hit@1 {c.hit1:.3f}"
+    )
+    if calibration.best is None:
+        lines.append(f"No threshold abstains on {calibration.target:.0%} of the probes.")
+    else:
+        b = calibration.best
+        lines.append(
+            f"best for probes abstained >= {calibration.target:.2f}: min_score {b.threshold:.3f} "
+            f"(probes abstained {b.probes_abstained:.3f}, answered {b.answered:.3f}, hit@1 {b.hit1:.3f})"
+        )
+    return lines
