@@ -18,8 +18,18 @@ from .models import Answer, Excerpt
 from .search import Candidate
 from .store import Generation
 
-_NEIGHBOUR_RATIO = 0.85
-_MIN_RELATIVE = 0.70  # later excerpts must score at least this share of the first
+
+@dataclass(frozen=True)
+class Shape:
+    """How excerpts are cut from the ranked sentences."""
+
+    # A neighbouring sentence of the same paragraph joins the excerpt while the budget allows, if
+    # its own score is at least this share of the excerpt's best (0: fill the budget with context).
+    # Filling won clearly in scripts/tune.py: the answer often sits next to the sentence that
+    # matches the question best.
+    neighbour_ratio: float = 0.0
+    # Excerpts after the first must score at least this share of the first.
+    min_relative: float = 0.70
 
 
 @dataclass(frozen=True)
@@ -30,6 +40,7 @@ class _Window:
     sentences: tuple[int, ...]
     score: float
     confidence: float
+    main: int  # the sentence that was ranked; the others are its context
 
 
 def compose(
@@ -40,21 +51,24 @@ def compose(
     max_excerpts: int,
     budget: int,
     min_score: float,
+    shape: Shape = Shape(),
 ) -> Answer:
     """The answer for ``question`` from ranked candidates."""
-    windows = _windows(generation, candidates, max_excerpts, budget)
+    windows = _windows(generation, candidates, max_excerpts, budget, shape.neighbour_ratio)
     confidence = windows[0].confidence if windows else None
     if not windows or windows[0].confidence < min_score:
         closest = [_excerpt(generation, w) for w in windows]
         return Answer(question=question, answered=False, excerpts=[], closest=closest, confidence=confidence)
     top = windows[0].score
-    kept = [w for w in windows if w.confidence >= min_score and w.score >= top * _MIN_RELATIVE]
+    kept = [w for w in windows if w.confidence >= min_score and w.score >= top * shape.min_relative]
     return Answer(
         question=question, answered=True, excerpts=[_excerpt(generation, w) for w in kept], confidence=confidence
     )
 
 
-def _windows(generation: Generation, candidates: Sequence[Candidate], limit: int, budget: int) -> list[_Window]:
+def _windows(
+    generation: Generation, candidates: Sequence[Candidate], limit: int, budget: int, ratio: float
+) -> list[_Window]:
     by_id = {c.sentence: c for c in candidates}
     chosen: list[_Window] = []
     seen_text: list[str] = []
@@ -64,7 +78,7 @@ def _windows(generation: Generation, candidates: Sequence[Candidate], limit: int
         sid = candidate.sentence
         if any(sid in w.sentences for w in chosen):
             continue
-        window = _widen(generation, candidate, by_id, budget)
+        window = _widen(generation, candidate, by_id, budget, ratio)
         if any(w.doc_row == window.doc_row and w.start < window.end and window.start < w.end for w in chosen):
             continue
         text = _normalise(generation.text(window.doc_row, window.start, window.end))
@@ -75,32 +89,44 @@ def _windows(generation: Generation, candidates: Sequence[Candidate], limit: int
     return chosen
 
 
-def _widen(generation: Generation, candidate: Candidate, by_id: dict[int, Candidate], budget: int) -> _Window:
+def _widen(
+    generation: Generation, candidate: Candidate, by_id: dict[int, Candidate], budget: int, ratio: float
+) -> _Window:
+    """The candidate's sentence, grown sentence by sentence within its paragraph while it fits."""
     sid, score, confidence = candidate.sentence, candidate.score, candidate.confidence
     doc_row = int(generation.sentence_doc[sid])
     start, end = int(generation.sentence_start[sid]), int(generation.sentence_end[sid])
-    members = [sid]
     if end - start > budget:
         start, end = _cut(generation.text(doc_row, start, end), start, budget)
-        return _Window(doc_row, start, end, (sid,), score, confidence)
-    paragraph = generation.sentence_paragraph[sid]
-    for neighbour in _neighbours(generation, sid, by_id):
-        if generation.sentence_doc[neighbour] != doc_row or generation.sentence_paragraph[neighbour] != paragraph:
-            continue
-        n_start, n_end = int(generation.sentence_start[neighbour]), int(generation.sentence_end[neighbour])
-        if max(end, n_end) - min(start, n_start) > budget:
-            continue
-        if by_id[neighbour].score < score * _NEIGHBOUR_RATIO:
-            continue
-        start, end = min(start, n_start), max(end, n_end)
-        members.append(neighbour)
-    return _Window(doc_row, start, end, tuple(sorted(members)), score, confidence)
+        return _Window(doc_row, start, end, (sid,), score, confidence, sid)
+    first = last = sid
+    while True:
+        options = [n for n in (last + 1, first - 1) if _joinable(generation, n, sid)]
+        options = [
+            n for n in options
+            if max(end, int(generation.sentence_end[n])) - min(start, int(generation.sentence_start[n])) <= budget
+            and _score(by_id, n) >= score * ratio
+        ]  # fmt: skip
+        if not options:
+            break
+        best = max(options, key=lambda n: _score(by_id, n))  # ties go to the sentence after
+        first, last = min(first, best), max(last, best)
+        start, end = int(generation.sentence_start[first]), int(generation.sentence_end[last])
+    return _Window(doc_row, start, end, tuple(range(first, last + 1)), score, confidence, sid)
 
 
-def _neighbours(generation: Generation, sid: int, by_id: dict[int, Candidate]) -> list[int]:
-    """Adjacent sentences that were scored, the better one first."""
-    near = [n for n in (sid - 1, sid + 1) if n in by_id]
-    return sorted(near, key=lambda n: by_id[n].score, reverse=True)
+def _joinable(generation: Generation, other: int, sid: int) -> bool:
+    """``other`` exists and is in the same document and paragraph as ``sid``."""
+    return (
+        0 <= other < generation.n_sentences
+        and generation.sentence_doc[other] == generation.sentence_doc[sid]
+        and generation.sentence_paragraph[other] == generation.sentence_paragraph[sid]
+    )
+
+
+def _score(by_id: dict[int, Candidate], sid: int) -> float:
+    candidate = by_id.get(sid)
+    return candidate.score if candidate is not None else 0.0
 
 
 def _cut(text: str, start: int, budget: int) -> tuple[int, int]:
@@ -118,7 +144,8 @@ def _cut(text: str, start: int, budget: int) -> tuple[int, int]:
 def _excerpt(generation: Generation, window: _Window) -> Excerpt:
     doc = generation.documents[window.doc_row]
     speakers = generation.speakers(window.sentences)
-    speaker = next((speakers[s] for s in window.sentences if speakers.get(s)), None)
+    # The ranked sentence's speaker, else the first one its context quotes.
+    speaker = speakers.get(window.main) or next((speakers[s] for s in window.sentences if speakers.get(s)), None)
     page = doc.page_of(window.start)
     paragraph = int(generation.sentence_paragraph[window.sentences[0]]) + 1
     return Excerpt(

@@ -140,5 +140,5 @@ def test_unanswerable_questions_get_a_clear_message(owl_library: Library, questi
 def test_hostile_but_real_questions_answer_from_the_sources(owl_library: Library, question: str) -> None:
     answer = owl_library.ask(question)
     assert answer.answered
-    assert answer.excerpts[0].quote == "Barn owls nest in old buildings."
+    assert "Barn owls nest in old buildings." in answer.excerpts[0].quote
     assert "@everyone" not in answer.question and "<@" not in answer.question

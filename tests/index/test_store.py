@@ -115,7 +115,7 @@ def test_a_changed_document_alone_is_re_embedded(tmp_path: Path) -> None:
     assert report.embedded == harbour.sentences + harbour.chunks == sum(embedder.calls)
     answer = library.ask("What barrier did the councillors ask for?")
     assert answer.answered
-    assert answer.excerpts[0].quote == "Councillors asked for a cheaper quorvex barrier instead."
+    assert "Councillors asked for a cheaper quorvex barrier instead." in answer.excerpts[0].quote
 
 
 def test_a_removed_document_no_longer_answers(tmp_path: Path) -> None:
