@@ -331,15 +331,11 @@ def write_generation(
     tmp.mkdir()
     try:
         sentence_texts, chunk_texts = _write_database(tmp / DATABASE, documents)
-        sentence_vectors = _stack([d.sentence_vectors for d in documents], dim)
-        chunk_vectors = _stack([d.chunk_vectors for d in documents], dim)
-        np.save(tmp / "sentences.f16.npy", sentence_vectors.astype(np.float16))
-        np.save(tmp / "chunks.f16.npy", chunk_vectors.astype(np.float16))
-        kinds = {
-            "sentences": _write_faiss(tmp / "sentences.faiss", sentence_vectors, SENTENCE_SEARCH_LIMIT),
-            "chunks": _write_faiss(tmp / "chunks.faiss", chunk_vectors, None),
-        }
-        del sentence_vectors, chunk_vectors
+        kinds = {}
+        for kind, limit in (("sentences", SENTENCE_SEARCH_LIMIT), ("chunks", None)):
+            stored = _write_vectors(tmp / f"{kind}.f16.npy", documents, kind, dim)
+            kinds[kind] = _write_faiss(tmp / f"{kind}.faiss", stored, limit)
+            del stored
         _write_bm25(tmp / "bm25-sentences", sentence_texts)
         _write_bm25(tmp / "bm25-chunks", chunk_texts)
         checksums = {p.relative_to(tmp).as_posix(): _checksum(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
@@ -359,10 +355,18 @@ def write_generation(
     return final
 
 
-def _stack(parts: Sequence[np.ndarray], dim: int) -> np.ndarray:
-    if not parts:
-        return np.zeros((0, dim), dtype=np.float32)
-    return np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
+def _write_vectors(path: Path, documents: Sequence[IndexedDocument], kind: str, dim: int) -> np.ndarray:
+    """Stream every document's vectors of one kind into a half-precision .npy; returns it memory-mapped."""
+    parts = [d.sentence_vectors if kind == "sentences" else d.chunk_vectors for d in documents]
+    total = sum(len(p) for p in parts)
+    stored = np.lib.format.open_memmap(path, mode="w+", dtype=np.float16, shape=(total, dim))
+    row = 0
+    for part in parts:
+        stored[row : row + len(part)] = part
+        row += len(part)
+    stored.flush()
+    loaded: np.ndarray = np.load(path, mmap_mode="r")
+    return loaded
 
 
 def _write_database(path: Path, documents: Sequence[IndexedDocument]) -> tuple[list[str], list[str]]:
@@ -416,7 +420,10 @@ def _write_bm25(folder: Path, texts: list[str]) -> None:
 
 
 def _write_faiss(path: Path, vectors: np.ndarray, limit: int | None) -> str:
-    """Write the search index that suits the number of vectors; returns its kind for the manifest."""
+    """Write the search index that suits the number of vectors; returns its kind for the manifest.
+
+    ``vectors`` may be memory-mapped half precision: they are added in float32 batches.
+    """
     import faiss
 
     n, dim = vectors.shape
@@ -431,11 +438,11 @@ def _write_faiss(path: Path, vectors: np.ndarray, limit: int | None) -> str:
         index = faiss.IndexIVFScalarQuantizer(
             quantizer, dim, lists, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
         )
-        sample = vectors[np.random.default_rng(0).choice(n, min(n, lists * 64), replace=False)]
-        index.train(sample)
+        rows = np.sort(np.random.default_rng(0).choice(n, min(n, lists * 64), replace=False))
+        index.train(np.asarray(vectors[rows], dtype=np.float32))
         kind = f"ivf{lists},sq8,nprobe{max(16, lists // 16)}"
-    if n:
-        index.add(vectors)
+    for start in range(0, n, 65_536):
+        index.add(np.ascontiguousarray(vectors[start : start + 65_536], dtype=np.float32))
     faiss.write_index(index, str(path))
     return kind
 
