@@ -8,6 +8,7 @@ by the best score of the query so that both live in [0, 1].
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,11 @@ import numpy as np
 from .embedding import Embedder
 from .store import Generation
 
+_VERBS_OF_ASKING = re.compile(
+    r"\b(?:say|says|said|saying|tell|tells|told|think|thinks|thought|mention|mentions|mentioned|describe|"
+    r"described|explain|explained|know|known|claim|claimed|believe|believed)\b",
+    re.IGNORECASE,
+)
 SENTENCE_DEPTH = 40
 PASSAGE_DEPTH = 8
 
@@ -42,15 +48,18 @@ class Candidate:
     sentence_lexical: float
     passage_dense: float
     passage_lexical: float
+    coverage: float = 0.0
 
     @property
     def confidence(self) -> float:
-        """How well the sentence and its passage match in meaning, on an absolute scale.
+        """How sure the evidence is that the sources cover the question, on an absolute scale.
 
-        The fused score ranks; this decides whether to answer at all. BM25 is left out because it is
-        scaled per query: some sentence always has the best lexical score.
+        The fused score ranks; this decides whether to answer at all: the cosines of the sentence and
+        of its passage with the question, and how much of the question's vocabulary (weighted by
+        rarity) the passage contains. Scaled BM25 is left out: some sentence always scores 1.
+        Weights chosen with held-out SQuAD articles as probes (BENCHMARKS.md, Abstention).
         """
-        return 0.5 * self.sentence_dense + 0.5 * self.passage_dense
+        return 0.3 * self.sentence_dense + 0.3 * self.passage_dense + 0.4 * self.coverage
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,7 @@ class Evidence:
     passage_dense: np.ndarray
     passage_lexical: np.ndarray
     neighbour_dense: np.ndarray  # the best cosine of an adjacent sentence in the same paragraph
+    coverage: np.ndarray  # idf-weighted share of the query's words found in the sentence's passage
 
     def rank(self, weights: Weights = Weights()) -> list[Candidate]:
         """Candidates by fused score, best first."""
@@ -82,6 +92,7 @@ class Evidence:
                 float(self.sentence_lexical[i]),
                 float(self.passage_dense[i]),
                 float(self.passage_lexical[i]),
+                float(self.coverage[i]),
             )
             for i in order
         ]
@@ -118,7 +129,7 @@ def gather(generation: Generation, q: np.ndarray, query: str, *, doc_id: str | N
     ids = np.array(sorted(i for i in candidate_ids if s_range[0] <= i < s_range[1]), dtype=np.int64)
     if len(ids) == 0:
         empty = np.zeros(0, dtype=np.float32)
-        return Evidence(ids, empty, empty, empty, empty, empty)
+        return Evidence(ids, empty, empty, empty, empty, empty, empty)
 
     s_dense = generation.cosines("sentences", ids, q)
     near = _neighbours(generation, ids)
@@ -132,7 +143,16 @@ def gather(generation: Generation, q: np.ndarray, query: str, *, doc_id: str | N
     c_dense_of = dict(zip(owner_ids.tolist(), generation.cosines("chunks", owner_ids, q).tolist(), strict=True))
     p_dense = np.array([max(c_dense_of[c] for c in group) for group in owners], dtype=np.float32)
     p_lexical = np.array([max(float(c_lexical[c]) for c in group) for group in owners], dtype=np.float32)
-    return Evidence(ids, s_dense, s_lexical, p_dense, p_lexical, n_dense)
+    topic = _VERBS_OF_ASKING.sub(" ", query)  # "what did X say?" is about X, not about saying
+    c_coverage = _coverage(
+        generation.chunk_bm25,
+        _query_tokens(generation.chunk_tokenizer, topic),
+        owner_ids,
+        _unknown_words(generation.chunk_tokenizer, topic),
+    )
+    coverage_of = dict(zip(owner_ids.tolist(), c_coverage.tolist(), strict=True))
+    coverage = np.array([max(coverage_of[c] for c in group) for group in owners], dtype=np.float32)
+    return Evidence(ids, s_dense, s_lexical, p_dense, p_lexical, n_dense, coverage)
 
 
 def _neighbours(generation: Generation, ids: np.ndarray) -> np.ndarray:
@@ -187,6 +207,33 @@ def _bm25_rows(retriever: Any, tokens: list[int], rows: np.ndarray) -> np.ndarra
         hit = (posting[where] == rows) if len(posting) else np.zeros(len(rows), dtype=bool)
         scores[hit] += np.asarray(data[lo:hi])[where[hit]]
     return scores
+
+
+def _unknown_words(tokenizer: Any, query: str) -> int:
+    """How many distinct content words of the query occur nowhere in the index."""
+    words = {w for w in tokenizer.splitter(query.lower()) if w not in tokenizer.stopwords}
+    stems = {tokenizer.stemmer(w) if tokenizer.stemmer else w for w in words}
+    known = tokenizer.tokenize([query], update_vocab=False, return_as="string", show_progress=False)[0]
+    return len(stems - set(known))
+
+
+def _coverage(retriever: Any, tokens: list[int], rows: np.ndarray, unknown: int = 0) -> np.ndarray:
+    """For each row, the idf-weighted share of the query's distinct words that occur in it; a word
+    the index has never seen counts as missing, with the highest idf."""
+    indptr, indices = retriever.scores["indptr"], retriever.scores["indices"]
+    n_docs = max(int(retriever.scores["num_docs"]), 1)
+    found = np.zeros(len(rows), dtype=np.float64)
+    total = unknown * float(np.log(1 + n_docs))
+    for token in set(tokens):
+        if token + 1 >= len(indptr):
+            continue
+        posting = np.asarray(indices[int(indptr[token]) : int(indptr[token + 1])])
+        idf = float(np.log(1 + n_docs / max(len(posting), 1)))
+        total += idf
+        if len(posting):
+            where = np.minimum(np.searchsorted(posting, rows), len(posting) - 1)
+            found += idf * (posting[where] == rows)
+    return (found / total if total else found).astype(np.float32)
 
 
 def _scaled(scores: np.ndarray) -> np.ndarray:
