@@ -17,8 +17,11 @@ import numpy as np
 from .embedding import Embedder
 from .store import Generation
 
-_VERBS_OF_ASKING = re.compile(
-    r"\b(?:say|says|said|saying|tell|tells|told|think|thinks|thought|mention|mentions|mentioned|describe|"
+# Words that make a sentence a question but say nothing about its topic. BM25's English stop words
+# keep them, and in declarative sources they are rare, so they would count as strong evidence.
+_ASKING = re.compile(
+    r"\b(?:what|which|who|whom|whose|when|where|why|how|many|much|do|does|did|"
+    r"say|says|said|tell|tells|told|think|thinks|thought|mention|mentions|mentioned|describe|"
     r"described|explain|explained|know|known|claim|claimed|believe|believed)\b",
     re.IGNORECASE,
 )
@@ -115,8 +118,9 @@ def retrieve(
 def gather(generation: Generation, q: np.ndarray, query: str, *, doc_id: str | None = None) -> Evidence:
     """The candidate sentences of a query (vector ``q``, text ``query``) and their features."""
     s_range, c_range = _ranges(generation, doc_id)
-    s_tokens = _query_tokens(generation.tokenizer, query)
-    c_tokens = _query_tokens(generation.chunk_tokenizer, query)
+    topic = _ASKING.sub(" ", query)  # what is searched lexically: "what did X say?" is about X
+    s_tokens = _query_tokens(generation.tokenizer, topic)
+    c_tokens = _query_tokens(generation.chunk_tokenizer, topic)
 
     c_lexical = _bm25_all(generation.chunk_bm25, c_tokens, generation.n_chunks, c_range)
     chunk_ids = set(_top(c_lexical, PASSAGE_DEPTH)) | set(_dense_top(generation, "chunks", q, PASSAGE_DEPTH, c_range))
@@ -143,12 +147,8 @@ def gather(generation: Generation, q: np.ndarray, query: str, *, doc_id: str | N
     c_dense_of = dict(zip(owner_ids.tolist(), generation.cosines("chunks", owner_ids, q).tolist(), strict=True))
     p_dense = np.array([max(c_dense_of[c] for c in group) for group in owners], dtype=np.float32)
     p_lexical = np.array([max(float(c_lexical[c]) for c in group) for group in owners], dtype=np.float32)
-    topic = _VERBS_OF_ASKING.sub(" ", query)  # "what did X say?" is about X, not about saying
     c_coverage = _coverage(
-        generation.chunk_bm25,
-        _query_tokens(generation.chunk_tokenizer, topic),
-        owner_ids,
-        _unknown_words(generation.chunk_tokenizer, topic),
+        generation.chunk_bm25, c_tokens, owner_ids, _unknown_words(generation.chunk_tokenizer, topic)
     )
     coverage_of = dict(zip(owner_ids.tolist(), c_coverage.tolist(), strict=True))
     coverage = np.array([max(coverage_of[c] for c in group) for group in owners], dtype=np.float32)
