@@ -13,8 +13,11 @@ import re
 import threading
 import time
 import unicodedata
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from . import build as builder
 from .answer import compose
@@ -22,7 +25,7 @@ from .embedding import Embedder, load_embedder
 from .errors import CorruptIndexError, NoIndexError, QuestionError, SourceError
 from .loaders import SUPPORTED_SUFFIXES, load_document
 from .models import Answer, BuildReport, SourceInfo
-from .search import retrieve
+from .search import gather
 from .settings import IndexSettings
 from .store import Generation, current_name, open_current
 
@@ -31,6 +34,7 @@ log = logging.getLogger(__name__)
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 _MENTION = re.compile(r"<(?:@[!&]?|#)\d+>|@(?:everyone|here)\b")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+_QUERY_CACHE_SIZE = 1024
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,8 @@ class Library:
         self._embedder_lock = threading.Lock()
         self._generation: Generation | None = None
         self._swap_lock = threading.Lock()
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     @property
     def embedder(self) -> Embedder:
@@ -121,7 +127,9 @@ class Library:
         if source is not None and source not in generation.by_id:
             raise QuestionError(f"There is no source called {source!r}.")
         query = f"{self.clean_question(context)} {clean}" if context else clean
-        candidates = retrieve(generation, self.embedder, query, doc_id=source)
+        candidates = (
+            gather(generation, self._query_vector(query), query, doc_id=source).rank() if generation.n_sentences else []
+        )
         answer = compose(
             generation, clean, candidates,
             max_excerpts=limit or self.settings.max_excerpts, budget=self.settings.excerpt_chars,
@@ -132,6 +140,20 @@ class Library:
             answer.answered, len(answer.excerpts), (time.perf_counter() - started) * 1000, len(clean),
         )  # fmt: skip
         return answer
+
+    def _query_vector(self, query: str) -> np.ndarray:
+        """The query's embedding; repeated questions (a busy server asks the same things) skip the model."""
+        with self._cache_lock:
+            cached = self._query_cache.get(query)
+            if cached is not None:
+                self._query_cache.move_to_end(query)
+                return cached
+        vector: np.ndarray = self.embedder.embed([query])[0]
+        with self._cache_lock:
+            self._query_cache[query] = vector
+            while len(self._query_cache) > _QUERY_CACHE_SIZE:
+                self._query_cache.popitem(last=False)
+        return vector
 
     def clean_question(self, question: str) -> str:
         """The searchable text of a question, or `QuestionError` saying what is wrong with it."""

@@ -84,3 +84,13 @@ def test_big_collections_use_an_ivf_index_that_still_finds_the_answer(
     assert generation.manifest.vector_index["chunks"].startswith("ivf")
     answer = library.ask("What does the quorvex engine run on?")
     assert answer.excerpts[0].doc_id == "target.txt"
+
+
+def test_a_repeated_question_does_not_embed_again(library: Library) -> None:
+    embedder = library.embedder
+    assert isinstance(embedder, HashEmbedder)
+    first = library.ask("Where do barn owls nest?")
+    calls = len(embedder.calls)
+    again = library.ask("Where do barn owls nest?")
+    assert len(embedder.calls) == calls
+    assert again.excerpts == first.excerpts
