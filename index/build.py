@@ -25,7 +25,15 @@ from .errors import BuildInProgressError, CorruptIndexError, NoIndexError
 from .loaders import scan
 from .models import BuildReport, Chunk, Document, Sentence, Skipped
 from .settings import IndexSettings
-from .store import Generation, IndexedDocument, open_current, passage_text, remove_old_generations, write_generation
+from .store import (
+    Generation,
+    IndexedDocument,
+    current_name,
+    open_current,
+    passage_text,
+    remove_old_generations,
+    write_generation,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,21 +79,24 @@ def build(settings: IndexSettings, embedder: Embedder, progress: Progress | None
         chunking = chunking_settings(settings, embedder)
         old_hashes = previous.manifest.documents if previous else {}
 
-        kept: dict[str, IndexedDocument] = {}
-        fresh: list[Document] = []
-        for doc in documents:
-            old = old_hashes.get(doc.doc_id)
-            if old is None:
-                report.added.append(doc.doc_id)
-                fresh.append(doc)
-            elif old != doc.content_hash:
-                report.changed.append(doc.doc_id)
-                fresh.append(doc)
-            else:
-                assert previous is not None
-                kept[doc.doc_id] = _carry_over(previous, doc.doc_id)
-        current_ids = {d.doc_id for d in documents}
-        report.removed = sorted(set(old_hashes) - current_ids)
+        report.added = [d.doc_id for d in documents if d.doc_id not in old_hashes]
+        report.changed = [d.doc_id for d in documents if old_hashes.get(d.doc_id, d.content_hash) != d.content_hash]
+        report.removed = sorted(set(old_hashes) - {d.doc_id for d in documents})
+        if previous is not None and _nothing_to_do(settings, previous, report):
+            # The current generation already holds exactly these sources: keep serving it.
+            report.unchanged, report.documents, report.chunks = len(documents), len(documents), previous.n_chunks
+            report.generation = previous.name
+            previous.close()
+            remove_old_generations(settings.index_dir)
+            report.seconds = time.perf_counter() - started
+            log.info("sources unchanged: %s keeps serving (%.2f s)", previous.name, report.seconds)
+            return report
+        fresh = [d for d in documents if d.doc_id in {*report.added, *report.changed}]
+        kept = {
+            d.doc_id: _carry_over(previous, d.doc_id)
+            for d in documents
+            if previous is not None and d.doc_id not in {*report.added, *report.changed}
+        }
         report.unchanged = len(kept)
 
         built = {item.doc.doc_id: item for item in _index_documents(fresh, embedder, chunking, notify, report)}
@@ -108,6 +119,12 @@ def build(settings: IndexSettings, embedder: Embedder, progress: Progress | None
         len(report.skipped), report.chunks, report.embedded, report.seconds,
     )  # fmt: skip
     return report
+
+
+def _nothing_to_do(settings: IndexSettings, previous: Generation, report: BuildReport) -> bool:
+    """No source was added, changed or removed, and ``previous`` is what CURRENT names (not a fallback)."""
+    unchanged = not (report.added or report.changed or report.removed)
+    return unchanged and previous.name == current_name(settings.index_dir)
 
 
 def _previous(settings: IndexSettings, embedder: Embedder, report: BuildReport) -> Generation | None:

@@ -243,3 +243,17 @@ def test_the_index_folder_holds_no_pickles(tmp_path: Path) -> None:
         elif path.suffix == ".json":
             json.loads(path.read_text("utf-8"))
         assert path.read_bytes()[:2] not in {b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05"}
+
+
+def test_an_unchanged_corpus_keeps_its_generation_and_writes_nothing(tmp_path: Path) -> None:
+    settings = make_corpus(tmp_path)
+    library = Library(settings, embedder=HashEmbedder())
+    first = library.rebuild()
+    folders = sorted(p.name for p in settings.index_dir.iterdir())
+
+    again = library.rebuild()
+
+    assert again.generation == first.generation == current_folder(settings).name
+    assert (again.embedded, again.added, again.changed, again.removed) == (0, [], [], [])
+    assert again.unchanged == again.documents == len(CORPUS)
+    assert sorted(p.name for p in settings.index_dir.iterdir()) == folders
