@@ -1,10 +1,10 @@
 """From scored sentences to an `Answer`: excerpts, attribution, and abstention.
 
-An excerpt is an exact span of a document's text: a sentence, widened to a neighbour in the same
-paragraph when that neighbour is nearly as relevant and the budget allows, or cut at a word boundary
-when a single sentence is longer than the budget. Excerpts never overlap or repeat each other. When
-the best evidence's confidence is below ``min_score`` the answer says the sources do not cover the question
-and carries the nearest passages only as such.
+An excerpt is an exact span of a document's text: a ranked sentence, grown sentence by sentence
+within its paragraph (the better-scoring neighbour first) while the budget allows, or cut at a word
+boundary when a single sentence is longer than the budget. Excerpts never overlap or repeat each
+other. When the best evidence's confidence is below ``min_score`` the answer says the sources do not
+cover the question and carries the nearest passages only as such.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """Hybrid retrieval: dense (FAISS) and lexical (BM25) evidence for each candidate sentence.
 
 Candidates are the sentences that either index ranks highly on their own, plus every sentence of the
-passages (chunks) that rank highly; each gets four features, the cosine and the BM25 score of the
-sentence and of its best passage, and one fused score. Cosines are absolute; BM25 scores are scaled
-by the best score of the query so that both live in [0, 1].
+passages (chunks) that rank highly. Each gets its features (`Evidence`): the cosine and the BM25 score
+of the sentence and of its best passage, the best cosine of its neighbours, and the share of the
+question's words its passage holds; `Weights` fuse them into one score. Cosines are absolute; BM25
+scores are scaled by the best score of the query so that both live in [0, 1]. Lexical matching uses
+the question's topic words: interrogatives and speech verbs ("what did X say?") are left out.
 """
 
 from __future__ import annotations
