@@ -45,7 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench.py
 
 bench-1m: $(STAMP)
-	$(BIN)/python scripts/bench.py --sizes 1000000 --backends onnx
+	$(BIN)/python scripts/bench.py --sizes 1000000 --backends onnx --section bench-1m
 
 eval: $(STAMP)
 	$(BIN)/onrecord eval ../shared/eval/squad-dev --baselines

@@ -215,8 +215,7 @@ def _unknown_words(tokenizer: Any, query: str) -> int:
     """How many distinct content words of the query occur nowhere in the index."""
     words = {w for w in tokenizer.splitter(query.lower()) if w not in tokenizer.stopwords}
     stems = {tokenizer.stemmer(w) if tokenizer.stemmer else w for w in words}
-    known = tokenizer.tokenize([query], update_vocab=False, return_as="string", show_progress=False)[0]
-    return len(stems - set(known))
+    return sum(1 for stem in stems if stem not in tokenizer.stem_to_sid)
 
 
 def _coverage(retriever: Any, tokens: list[int], rows: np.ndarray, unknown: int = 0) -> np.ndarray:

@@ -3,6 +3,7 @@
 A generation is a folder holding
 
 - ``library.sqlite``: documents (metadata and extracted text), sentences and chunks as offsets;
+- ``sentences.spans.npy`` and ``chunks.spans.npy``: the same offsets as memory-mapped int64 columns;
 - ``sentences.f16.npy`` and ``chunks.f16.npy``: every unit vector, half precision, memory-mapped
   (read for the candidates of a question and carried into the next generation);
 - ``sentences.faiss`` and ``chunks.faiss``: inner-product (cosine) search; exact (flat) while that is
@@ -41,7 +42,7 @@ from .models import Chunk, Document, Sentence, SourceInfo
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 FLAT_LIMIT = 50_000  # exact search up to here: about 3 ms per query on one core (scripts/bench.py)
 SENTENCE_SEARCH_LIMIT = 1_500_000
 _BIG_FILE = 64 << 20  # files larger than this are checked by size and sampled blocks, not hashed whole
@@ -157,30 +158,20 @@ class Generation:
         self.documents: list[StoredDocument] = [StoredDocument.from_row(r) for r in rows]
         self.by_id = {d.doc_id: d for d in self.documents}
         n = self.manifest.sentences
-        sent = np.array(
-            self._db.execute('SELECT doc_row, start, "end", paragraph FROM sentences ORDER BY id').fetchall(),
-            dtype=np.int64,
-        ).reshape(-1, 4)
-        chunk = np.array(
-            self._db.execute('SELECT doc_row, start, "end", first, last FROM chunks ORDER BY id').fetchall(),
-            dtype=np.int64,
-        ).reshape(-1, 5)
+        # Offsets are memory-mapped columns: a million chunks cost no Python objects and no load time.
+        sent = np.load(self.folder / "sentences.spans.npy", mmap_mode="r")
+        chunk = np.load(self.folder / "chunks.spans.npy", mmap_mode="r")
         if (
-            len(sent) != n
-            or len(chunk) != self.manifest.chunks
+            sent.shape != (n, 4)
+            or chunk.shape != (self.manifest.chunks, 5)
             or self.sentence_vectors.shape != (n, self.manifest.dim)
             or self.chunk_vectors.shape != (len(chunk), self.manifest.dim)
             or (self.sentence_index is not None and self.sentence_index.ntotal != n)
             or self.chunk_index.ntotal != len(chunk)
         ):
             raise CorruptIndexError(f"The index in {self.folder} is inconsistent: its tables and vectors disagree.")
-        self.sentence_doc = sent[:, 0].astype(np.int32)
-        self.sentence_start = sent[:, 1].astype(np.int64)
-        self.sentence_end = sent[:, 2].astype(np.int64)
-        self.sentence_paragraph = sent[:, 3].astype(np.int32)
-        self.chunk_doc = chunk[:, 0].astype(np.int32)
-        self.chunk_first = chunk[:, 3].astype(np.int64)
-        self.chunk_last = chunk[:, 4].astype(np.int64)
+        self.sentence_doc, self.sentence_start, self.sentence_end, self.sentence_paragraph = sent.T
+        self.chunk_doc, _, _, self.chunk_first, self.chunk_last = chunk.T
 
     @property
     def name(self) -> str:
@@ -372,6 +363,8 @@ def _write_vectors(path: Path, documents: Sequence[IndexedDocument], kind: str, 
 def _write_database(path: Path, documents: Sequence[IndexedDocument]) -> tuple[list[str], list[str]]:
     sentence_texts: list[str] = []
     chunk_texts: list[str] = []
+    sentence_spans: list[tuple[int, int, int, int]] = []
+    chunk_spans: list[tuple[int, int, int, int, int]] = []
     db = sqlite3.connect(path)
     try:
         db.executescript(_SCHEMA)
@@ -391,6 +384,8 @@ def _write_database(path: Path, documents: Sequence[IndexedDocument]) -> tuple[l
                 "INSERT INTO sentences VALUES (?,?,?,?,?,?)",
                 [(sentence_id + i, row, s.start, s.end, s.paragraph, s.speaker) for i, s in enumerate(item.sentences)],
             )
+            sentence_spans.extend((row, s.start, s.end, s.paragraph) for s in item.sentences)
+            chunk_spans.extend((row, c.start, c.end, sentence_id + c.first, sentence_id + c.last) for c in item.chunks)
             db.executemany(
                 "INSERT INTO chunks VALUES (?,?,?,?,?,?)",
                 [
@@ -405,6 +400,8 @@ def _write_database(path: Path, documents: Sequence[IndexedDocument]) -> tuple[l
         db.commit()
     finally:
         db.close()
+    np.save(path.parent / "sentences.spans.npy", np.array(sentence_spans, dtype=np.int64).reshape(-1, 4))
+    np.save(path.parent / "chunks.spans.npy", np.array(chunk_spans, dtype=np.int64).reshape(-1, 5))
     return sentence_texts, chunk_texts
 
 

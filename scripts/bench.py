@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,10 +34,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from index import IndexSettings, Library  # noqa: E402
+from index.models import Chunk, Sentence  # noqa: E402
 from index.store import IndexedDocument, open_current, write_generation  # noqa: E402
 
 SQUAD = REPO.parent / "shared" / "eval" / "squad-dev"
-MARK_BEGIN, MARK_END = "<!-- bench:begin -->", "<!-- bench:end -->"
+MARKS = "<!-- {}:begin -->", "<!-- {}:end -->"
 NOISE = 0.02
 
 
@@ -103,19 +105,24 @@ def measure_build(work: Path, backend: str) -> dict[str, float]:
     }
 
 
-def synthesise(base_index: Path, target: Path, chunks: int, seed: int = 0) -> int:
-    """Write a generation of about ``chunks`` chunks from copies of the base index (see module doc)."""
+def synthesise(base_index: Path, target: Path, chunks: int, seed: int = 0, group: int = 30) -> int:
+    """Write a generation of about ``chunks`` chunks from copies of the base index (see module doc).
+
+    Every ``group`` consecutive paragraph documents of a copy are joined into one article-sized
+    document (texts joined by a blank line, spans shifted), so a million chunks make some thirty
+    thousand documents, as a real collection of that size would.
+    """
     rng = np.random.default_rng(seed)
     base = open_current(base_index)
-    originals = [base.full_document(d.row) for d in base.documents]
-    vectors = [
+    originals = [
         (
+            *base.full_document(d.row),
             base.vectors("sentences", d.sentence_first, d.sentence_end),
             base.vectors("chunks", d.chunk_first, d.chunk_end),
         )
         for d in base.documents
     ]
-    per_copy = sum(len(c) for _, _, c in originals)
+    per_copy = sum(len(o[2]) for o in originals)
     copies = max(1, round(chunks / per_copy))
 
     def noisy(v: np.ndarray) -> np.ndarray:
@@ -124,17 +131,39 @@ def synthesise(base_index: Path, target: Path, chunks: int, seed: int = 0) -> in
 
     items = []
     for k in range(copies):
-        for (doc, sentences, chunk_list), (s_vec, c_vec) in zip(originals, vectors, strict=True):
-            copy = (
-                doc if k == 0 else dataclasses.replace(doc, doc_id=f"copy{k}/{doc.doc_id}", title=f"{doc.title} ({k})")
-            )
-            items.append(
-                IndexedDocument(
-                    copy, sentences, chunk_list, s_vec if k == 0 else noisy(s_vec), c_vec if k == 0 else noisy(c_vec)
-                )
-            )
+        for first in range(0, len(originals), group):
+            members = originals[first : first + group]
+            items.append(_joined(members, k, noisy if k else lambda v: v))
     write_generation(target, items, model=base.manifest.model, dim=base.manifest.dim, chunking=base.manifest.chunking)
     return copies * per_copy
+
+
+def _joined(members: list[tuple[Any, ...]], copy: int, vectors: Any) -> IndexedDocument:
+    """One document made of several, with every span shifted to its place in the joined text."""
+    texts, sentences, chunks = [], [], []
+    offset = paragraphs = sentence_base = 0
+    for doc, doc_sentences, doc_chunks, _, _ in members:
+        texts.append(doc.text)
+        sentences += [
+            Sentence(s.start + offset, s.end + offset, s.paragraph + paragraphs, s.speaker) for s in doc_sentences
+        ]
+        chunks += [
+            Chunk(c.start + offset, c.end + offset, c.first + sentence_base, c.last + sentence_base) for c in doc_chunks
+        ]
+        offset += len(doc.text) + 2
+        paragraphs += max((s.paragraph for s in doc_sentences), default=-1) + 1
+        sentence_base += len(doc_sentences)
+    head = members[0][0]
+    joined = dataclasses.replace(
+        head, doc_id=f"copy{copy}/{head.doc_id}", title=f"{head.title} ({copy})", text="\n\n".join(texts)
+    )
+    return IndexedDocument(
+        joined,
+        sentences,
+        chunks,
+        vectors(np.vstack([m[3] for m in members])),
+        vectors(np.vstack([m[4] for m in members])),
+    )
 
 
 LATENCY_PROBE = """
@@ -208,6 +237,7 @@ def main() -> None:
     parser.add_argument("--backends", default="torch,onnx")
     parser.add_argument("--questions", type=int, default=300)
     parser.add_argument("--out", type=Path, default=REPO / "BENCHMARKS.md")
+    parser.add_argument("--section", default="bench", help="which marked block of --out to replace")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     backends = args.backends.split(",")
@@ -237,7 +267,7 @@ def main() -> None:
             shutil.rmtree(target)
         table = render(rows, latency, n_docs, args)
         print(table)
-        write(args.out, table)
+        write(args.out, table, args.section)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -280,13 +310,15 @@ def render(
     return "\n".join(out)
 
 
-def write(path: Path, table: str) -> None:
-    text = path.read_text("utf-8") if path.exists() else "# Benchmarks\n\n" + MARK_BEGIN + "\n" + MARK_END + "\n"
-    if MARK_BEGIN not in text:
-        text += "\n" + MARK_BEGIN + "\n" + MARK_END + "\n"
-    head, rest = text.split(MARK_BEGIN, 1)
-    _, tail = rest.split(MARK_END, 1)
-    path.write_text(f"{head}{MARK_BEGIN}\n{table}\n{MARK_END}{tail}", "utf-8")
+def write(path: Path, table: str, section: str) -> None:
+    """Replace the block between this section's markers (appended if missing)."""
+    begin, end = (mark.format(section) for mark in MARKS)
+    text = path.read_text("utf-8") if path.exists() else "# Benchmarks\n"
+    if begin not in text:
+        text += f"\n{begin}\n{end}\n"
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    path.write_text(f"{head}{begin}\n{table}\n{end}{tail}", "utf-8")
 
 
 if __name__ == "__main__":
