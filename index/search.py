@@ -28,6 +28,9 @@ _ASKING = re.compile(
     re.IGNORECASE,
 )
 SENTENCE_DEPTH = 40
+# Above this many sentences, lexical candidates come from the best BM25 passages only: scoring every
+# sentence would cost more than the rest of the question (scripts/bench.py, 100k chunks).
+LEXICAL_SCAN_LIMIT = 200_000
 PASSAGE_DEPTH = 8
 
 
@@ -127,7 +130,7 @@ def gather(generation: Generation, q: np.ndarray, query: str, *, doc_id: str | N
     c_lexical = _bm25_all(generation.chunk_bm25, c_tokens, generation.n_chunks, c_range)
     chunk_ids = set(_top(c_lexical, PASSAGE_DEPTH)) | set(_dense_top(generation, "chunks", q, PASSAGE_DEPTH, c_range))
     candidate_ids: set[int] = set(_dense_top(generation, "sentences", q, SENTENCE_DEPTH, s_range))
-    if generation.sentence_index is not None:  # small enough to rank every sentence lexically too
+    if generation.n_sentences <= LEXICAL_SCAN_LIMIT:  # few enough to rank every sentence lexically too
         s_all = _bm25_all(generation.sentence_bm25, s_tokens, generation.n_sentences, s_range)
         candidate_ids.update(_top(s_all, SENTENCE_DEPTH))
     for chunk in chunk_ids:

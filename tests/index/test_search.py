@@ -94,3 +94,13 @@ def test_a_repeated_question_does_not_embed_again(library: Library) -> None:
     again = library.ask("Where do barn owls nest?")
     assert len(embedder.calls) == calls
     assert again.excerpts == first.excerpts
+
+
+def test_past_the_scan_limit_lexical_candidates_still_come_from_passages(
+    library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from index import search
+
+    monkeypatch.setattr(search, "LEXICAL_SCAN_LIMIT", 0)
+    answer = library.ask("Where do barn owls nest?")
+    assert answer.excerpts and "Barn owls nest" in answer.excerpts[0].quote
