@@ -142,3 +142,27 @@ def test_hostile_but_real_questions_answer_from_the_sources(owl_library: Library
     assert answer.answered
     assert "Barn owls nest in old buildings." in answer.excerpts[0].quote
     assert "@everyone" not in answer.question and "<@" not in answer.question
+
+
+def test_an_encrypted_pdf_is_skipped_with_the_reason(tmp_path: Path) -> None:
+    from fpdf import FPDF
+    from pypdf import PdfReader, PdfWriter
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    pdf.cell(text="The vault code is written on page one.")
+    plain = tmp_path / "plain.pdf"
+    pdf.output(str(plain))
+    writer = PdfWriter(clone_from=PdfReader(plain))
+    writer.encrypt(user_password="secret", owner_password="owner")
+    with (docs / "locked.pdf").open("wb") as handle:
+        writer.write(handle)
+    (docs / "open.txt").write_text(GOOD, "utf-8")
+
+    report = Library(make_settings(docs, tmp_path / "index"), embedder=HashEmbedder()).rebuild()
+
+    assert [(s.path, s.reason) for s in report.skipped] == [("locked.pdf", "it is an encrypted PDF")]
+    assert report.documents == 1
