@@ -127,11 +127,12 @@ def gather(generation: Generation, q: np.ndarray, query: str, *, doc_id: str | N
     s_tokens = _query_tokens(generation.tokenizer, topic)
     c_tokens = _query_tokens(generation.chunk_tokenizer, topic)
 
-    c_top, c_lexical = _bm25_sparse(generation.chunk_bm25, c_tokens, c_range, PASSAGE_DEPTH)
-    chunk_ids = set(c_top) | set(_dense_top(generation, "chunks", q, PASSAGE_DEPTH, c_range))
+    c_lexical = _bm25_all(generation.chunk_bm25, c_tokens, generation.n_chunks, c_range)
+    chunk_ids = set(_top(c_lexical, PASSAGE_DEPTH)) | set(_dense_top(generation, "chunks", q, PASSAGE_DEPTH, c_range))
     candidate_ids: set[int] = set(_dense_top(generation, "sentences", q, SENTENCE_DEPTH, s_range))
     if generation.n_sentences <= LEXICAL_SCAN_LIMIT:  # few enough to rank every sentence lexically too
-        candidate_ids.update(_bm25_sparse(generation.sentence_bm25, s_tokens, s_range, SENTENCE_DEPTH)[0])
+        s_all = _bm25_all(generation.sentence_bm25, s_tokens, generation.n_sentences, s_range)
+        candidate_ids.update(_top(s_all, SENTENCE_DEPTH))
     for chunk in chunk_ids:
         candidate_ids.update(range(int(generation.chunk_first[chunk]), int(generation.chunk_last[chunk]) + 1))
     ids = np.array(sorted(i for i in candidate_ids if s_range[0] <= i < s_range[1]), dtype=np.int64)
@@ -150,7 +151,7 @@ def gather(generation: Generation, q: np.ndarray, query: str, *, doc_id: str | N
     owner_ids = np.array(sorted({c for group in owners for c in group}), dtype=np.int64)
     c_dense_of = dict(zip(owner_ids.tolist(), generation.cosines("chunks", owner_ids, q).tolist(), strict=True))
     p_dense = np.array([max(c_dense_of[c] for c in group) for group in owners], dtype=np.float32)
-    p_lexical = np.array([max(c_lexical.get(c, 0.0) for c in group) for group in owners], dtype=np.float32)
+    p_lexical = np.array([max(float(c_lexical[c]) for c in group) for group in owners], dtype=np.float32)
     c_coverage = _coverage(
         generation.chunk_bm25, c_tokens, owner_ids, _unknown_words(generation.chunk_tokenizer, topic)
     )
@@ -182,32 +183,16 @@ def _query_tokens(tokenizer: Any, query: str) -> list[int]:
     return [int(i) for i in ids if i != 0]  # 0 is the empty token bm25s maps unknown words to
 
 
-def _bm25_sparse(
-    retriever: Any, tokens: list[int], window: tuple[int, int], k: int
-) -> tuple[list[int], dict[int, float]]:
-    """The ``k`` best rows in ``window`` by BM25, and every matching row's score scaled so the best is 1.
-
-    Summed from the query words' posting lists: the cost follows how common the words are, not the
-    size of the collection (scoring all of a million passages took longer than the rest of a question).
-    """
-    data, indices, indptr = retriever.scores["data"], retriever.scores["indices"], retriever.scores["indptr"]
-    rows_parts, value_parts = [], []
-    for token in tokens:
-        if token + 1 < len(indptr):
-            lo, hi = int(indptr[token]), int(indptr[token + 1])
-            rows_parts.append(np.asarray(indices[lo:hi]))
-            value_parts.append(np.asarray(data[lo:hi], dtype=np.float64))
-    if not rows_parts:
-        return [], {}
-    rows, where = np.unique(np.concatenate(rows_parts), return_inverse=True)
-    scores = np.bincount(where, weights=np.concatenate(value_parts))
-    inside = (rows >= window[0]) & (rows < window[1]) & (scores > 0)
-    rows, scores = rows[inside], scores[inside]
-    if len(rows) == 0:
-        return [], {}
-    scores = scores / scores.max()
-    best = np.argsort(-scores, kind="stable")[:k]
-    return [int(r) for r in rows[best]], dict(zip(rows.tolist(), scores.tolist(), strict=True))
+def _bm25_all(retriever: Any, tokens: list[int], n: int, window: tuple[int, int]) -> np.ndarray:
+    """BM25 score of every row, zero outside ``window``, scaled so the best row scores 1."""
+    if not tokens:
+        return np.zeros(n, dtype=np.float32)
+    scores = np.asarray(retriever.get_scores(tokens), dtype=np.float32)
+    if window != (0, n):
+        mask = np.zeros(n, dtype=bool)
+        mask[window[0] : window[1]] = True
+        scores = np.where(mask, scores, 0.0)
+    return _scaled(scores)
 
 
 def _bm25_rows(retriever: Any, tokens: list[int], rows: np.ndarray) -> np.ndarray:
@@ -278,13 +263,20 @@ def _dense_top(generation: Generation, kind: str, q: np.ndarray, k: int, window:
     return [int(i) for i in ids[0] if i >= 0]
 
 
+def _top(scores: np.ndarray, k: int) -> list[int]:
+    if len(scores) == 0:
+        return []
+    k = min(k, len(scores))
+    top = np.argpartition(-scores, k - 1)[:k]
+    return [int(i) for i in top if scores[i] > 0]
+
+
 def _owning_chunks(generation: Generation, sentence_ids: np.ndarray) -> list[list[int]]:
     """The chunks containing each sentence (overlap puts a sentence in up to two)."""
-    firsts = generation.chunk_first
-    lasts = generation.chunk_last
+    firsts, lasts = generation.chunk_first, generation.chunk_last
+    highs = np.searchsorted(firsts, sentence_ids, side="right").tolist()  # one pass for all sentences
     result = []
-    for sid in sentence_ids:
-        hi = int(np.searchsorted(firsts, sid, side="right"))
+    for sid, hi in zip(sentence_ids.tolist(), highs, strict=True):
         group = [c for c in range(max(hi - 2, 0), hi) if firsts[c] <= sid <= lasts[c]]
         result.append(group or [max(hi - 1, 0)])
     return result

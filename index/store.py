@@ -171,7 +171,10 @@ class Generation:
         ):
             raise CorruptIndexError(f"The index in {self.folder} is inconsistent: its tables and vectors disagree.")
         self.sentence_doc, self.sentence_start, self.sentence_end, self.sentence_paragraph = sent.T
-        self.chunk_doc, _, _, self.chunk_first, self.chunk_last = chunk.T
+        self.chunk_doc = chunk[:, 0]
+        # Contiguous copies (8 bytes a chunk): searchsorted on a strided column would copy it per call.
+        self.chunk_first = np.ascontiguousarray(chunk[:, 3])
+        self.chunk_last = np.ascontiguousarray(chunk[:, 4])
 
     @property
     def name(self) -> str:
