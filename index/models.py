@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from dataclasses import dataclass, field
 
@@ -27,13 +28,14 @@ class Document:
 
     def page_of(self, offset: int) -> int | None:
         """1-based page holding ``offset``, or None when the document has no pages."""
-        if not self.page_starts:
-            return None
-        page = 0
-        for number, start in enumerate(self.page_starts, start=1):
-            if start <= offset:
-                page = number
-        return page or 1
+        return page_number(self.page_starts, offset)
+
+
+def page_number(page_starts: tuple[int, ...], offset: int) -> int | None:
+    """1-based page whose start is the last one at or before ``offset``; None without pages."""
+    if not page_starts:
+        return None
+    return max(bisect.bisect_right(page_starts, offset), 1)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from .errors import CorruptIndexError, NoIndexError
-from .models import Chunk, Document, Sentence, SourceInfo
+from .models import Chunk, Document, Sentence, SourceInfo, page_number
 
 log = logging.getLogger(__name__)
 
@@ -288,9 +288,7 @@ class StoredDocument:
         )  # fmt: skip
 
     def page_of(self, offset: int) -> int | None:
-        if not self.page_starts:
-            return None
-        return max(n for n, start in enumerate(self.page_starts, start=1) if start <= offset or n == 1)
+        return page_number(self.page_starts, offset)
 
 
 def passage_text(title: str, text: str) -> str:

@@ -23,6 +23,7 @@ from index import SourceError
 from index.loaders import SUPPORTED_SUFFIXES
 
 from .. import render
+from ..app import NO_MENTIONS
 from ..checks import moderator_only
 from ..service import BuildProgress
 from .ask import source_autocomplete
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
     from ..app import OnRecordBot
 
 log = logging.getLogger(__name__)
-NO_MENTIONS = discord.AllowedMentions.none()
 
 
 def _transient(error: BaseException) -> bool:

@@ -14,6 +14,7 @@ from discord.ext import commands
 from index import Answer, QuestionError
 
 from .. import render
+from ..app import NO_MENTIONS
 from ..errors import send_ephemeral
 
 if TYPE_CHECKING:
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-NO_MENTIONS = discord.AllowedMentions.none()
 PAGES = 3  # "More excerpts" pages through up to this many pages of excerpts
 THREAD_MEMORY = 2000
 

@@ -12,12 +12,12 @@ from discord.ext import commands
 from index import SourceError, SourceInfo
 
 from .. import render
+from ..app import NO_MENTIONS
 from .ask import source_autocomplete
 
 if TYPE_CHECKING:
     from ..app import OnRecordBot
 
-NO_MENTIONS = discord.AllowedMentions.none()
 PAGE_SIZE = 10
 
 
