@@ -513,7 +513,11 @@ class SentenceBaselines:
     """BM25 alone and dense alone over the sentences of OnRecord's own index generation."""
 
     def __init__(self, generation: Generation, doc_ids: Mapping[str, str], budget: int) -> None:
+        import bm25s
+
         self.generation = generation
+        # The BM25 baseline asks bm25s itself, over the index OnRecord built.
+        self.retriever = bm25s.BM25.load(str(generation.folder / "bm25-sentences"), mmap=True, show_progress=False)
         self.budget = budget
         self.texts: list[str] = []
         self.owners: list[str] = []
@@ -532,7 +536,7 @@ class SentenceBaselines:
         tokens = [t for t in tokens if t != 0]  # 0: the token bm25s gives unknown words
         if not tokens or not self.texts:
             return (), ()
-        scores = np.asarray(self.generation.sentence_bm25.get_scores(tokens), dtype=np.float32)
+        scores = np.asarray(self.retriever.get_scores(tokens), dtype=np.float32)
         k = min(SENTENCE_TOP, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         rows = [int(i) for i in sorted(top, key=lambda i: (-scores[i], i)) if scores[i] > 0]

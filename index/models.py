@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import unicodedata
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict
@@ -36,6 +37,11 @@ def page_number(page_starts: tuple[int, ...], offset: int) -> int | None:
     if not page_starts:
         return None
     return max(bisect.bisect_right(page_starts, offset), 1)
+
+
+def normalised(text: str) -> str:
+    """The text as compared for repeats: NFKC, case-folded, whitespace collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
 @dataclass(frozen=True)

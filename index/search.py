@@ -1,11 +1,13 @@
 """Hybrid retrieval: dense (FAISS) and lexical (BM25) evidence for each candidate sentence.
 
 Candidates are the sentences that either index ranks highly on their own, plus every sentence of the
-passages (chunks) that rank highly. Each gets its features (`Evidence`): the cosine and the BM25 score
-of the sentence and of its best passage, the best cosine of its neighbours, and the share of the
-question's words its passage holds; `Weights` fuse them into one score. Cosines are absolute; BM25
-scores are scaled by the best score of the query so that both live in [0, 1]. Lexical matching uses
-the question's topic words: interrogatives and speech verbs ("what did X say?") are left out.
+passages (chunks) that rank highly. Each gets its features (`Evidence`, named in `FEATURES`): the
+cosine and the BM25 score of the sentence and of its best passage, the best cosine of its neighbours,
+and which of the question's words the passage, the sentence and its neighbours hold; `Weights`, a
+logistic regression fitted on half of SQuAD, turn them into the probability that the sentence holds
+the answer. Cosines are absolute; BM25 scores are scaled by the best score of the query so that both
+live in [0, 1]. Lexical matching uses the question's topic words: interrogatives and speech verbs
+("what did X say?") are left out.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .embedding import Embedder
-from .store import Generation
+from .store import Generation, Postings
 
 # Words that make a sentence a question but say nothing about its topic. BM25's English stop words
 # keep them, and in declarative sources they are rare, so they would count as strong evidence.
@@ -34,16 +36,51 @@ LEXICAL_SCAN_LIMIT = 200_000
 PASSAGE_DEPTH = 8
 
 
+FEATURES = (
+    "sentence_dense",  # cosine of the sentence with the question
+    "sentence_lexical",  # BM25 of the sentence, scaled by the query's best
+    "passage_dense",  # cosine of the sentence's best passage (chunk)
+    "passage_lexical",  # BM25 of that passage, scaled
+    "neighbour_dense",  # best cosine of an adjacent sentence in the same paragraph
+    "passage_coverage",  # idf-weighted share of the question's words found in the passage
+    "sentence_coverage",  # the same share, in the sentence itself
+    "local_coverage",  # the share in the sentence, words weighted by their rarity among the candidates
+    "neighbour_coverage",  # the share (collection idf) found in the adjacent sentences
+    "window_local_coverage",  # the local share found in the sentence or its neighbours
+    "context_dense",  # cosine of the sentence and its neighbours together (the sum of their vectors)
+    "off_title_coverage",  # the local share of the question's words that are not in the document's title
+)
+
+
 @dataclass(frozen=True)
 class Weights:
-    """How the features add up to a sentence's score."""
+    """How the features add up to a sentence's score (one weight per name in `FEATURES`).
 
-    # Tuned with scripts/tune.py on the even-numbered SQuAD dev articles (see BENCHMARKS.md).
-    sentence_dense: float = 0.5
-    sentence_lexical: float = 0.3
-    passage_dense: float = 0.4
-    passage_lexical: float = 0.2
-    neighbour_dense: float = 0.1
+    Fitted with scripts/tune.py --fit (logistic regression: "does this sentence hold the answer?")
+    on the even-numbered SQuAD dev articles and reported on the odd ones (BENCHMARKS.md).
+    """
+
+    sentence_dense: float = 2.97
+    sentence_lexical: float = 0.0
+    passage_dense: float = 0.07
+    passage_lexical: float = 0.901
+    neighbour_dense: float = 0.0
+    passage_coverage: float = 0.27
+    sentence_coverage: float = 0.0
+    local_coverage: float = 0.0
+    neighbour_coverage: float = 0.0
+    window_local_coverage: float = 0.217
+    context_dense: float = 1.212
+    off_title_coverage: float = 2.878
+    bias: float = -6.018
+
+    def vector(self) -> np.ndarray:
+        return np.array([getattr(self, name) for name in FEATURES], dtype=np.float32)
+
+    def scores(self, features: np.ndarray) -> np.ndarray:
+        """The fused score of each row of features: a probability when the weights were fitted."""
+        linear = features.astype(np.float64) @ self.vector().astype(np.float64) + self.bias
+        return 1.0 / (1.0 + np.exp(-linear))
 
 
 @dataclass(frozen=True)
@@ -72,38 +109,27 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Evidence:
-    """Features of every candidate sentence of one query, as parallel arrays (rows sorted by id)."""
+    """Features of every candidate sentence of one query: ``features[i]`` (named by `FEATURES`)
+    belongs to sentence ``ids[i]``; rows sorted by id."""
 
     ids: np.ndarray
-    sentence_dense: np.ndarray
-    sentence_lexical: np.ndarray
-    passage_dense: np.ndarray
-    passage_lexical: np.ndarray
-    neighbour_dense: np.ndarray  # the best cosine of an adjacent sentence in the same paragraph
-    coverage: np.ndarray  # idf-weighted share of the query's words found in the sentence's passage
+    features: np.ndarray
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.features[:, FEATURES.index(name)]
 
     def rank(self, weights: Weights = Weights()) -> list[Candidate]:
         """Candidates by fused score, best first."""
-        scores = (
-            weights.sentence_dense * self.sentence_dense
-            + weights.sentence_lexical * self.sentence_lexical
-            + weights.passage_dense * self.passage_dense
-            + weights.passage_lexical * self.passage_lexical
-            + weights.neighbour_dense * self.neighbour_dense
-        )
+        scores = weights.scores(self.features)
         order = np.argsort(-scores, kind="stable")
+        picked = self.features[order][:, [FEATURES.index(n) for n in _CANDIDATE_FIELDS]].tolist()
         return [
-            Candidate(
-                int(self.ids[i]),
-                float(scores[i]),
-                float(self.sentence_dense[i]),
-                float(self.sentence_lexical[i]),
-                float(self.passage_dense[i]),
-                float(self.passage_lexical[i]),
-                float(self.coverage[i]),
-            )
-            for i in order
+            Candidate(sid, score, *values)
+            for sid, score, values in zip(self.ids[order].tolist(), scores[order].tolist(), picked, strict=True)
         ]
+
+
+_CANDIDATE_FIELDS = ("sentence_dense", "sentence_lexical", "passage_dense", "passage_lexical", "passage_coverage")
 
 
 def retrieve(
@@ -127,37 +153,104 @@ def gather(generation: Generation, q: np.ndarray, query: str, *, doc_id: str | N
     s_tokens = _query_tokens(generation.tokenizer, topic)
     c_tokens = _query_tokens(generation.chunk_tokenizer, topic)
 
-    c_lexical = _bm25_all(generation.chunk_bm25, c_tokens, generation.n_chunks, c_range)
+    c_lexical = _bm25_all(generation.chunk_postings, c_tokens, generation.n_chunks, c_range)
     chunk_ids = set(_top(c_lexical, PASSAGE_DEPTH)) | set(_dense_top(generation, "chunks", q, PASSAGE_DEPTH, c_range))
     candidate_ids: set[int] = set(_dense_top(generation, "sentences", q, SENTENCE_DEPTH, s_range))
     if generation.n_sentences <= LEXICAL_SCAN_LIMIT:  # few enough to rank every sentence lexically too
-        s_all = _bm25_all(generation.sentence_bm25, s_tokens, generation.n_sentences, s_range)
+        s_all = _bm25_all(generation.sentence_postings, s_tokens, generation.n_sentences, s_range)
         candidate_ids.update(_top(s_all, SENTENCE_DEPTH))
     for chunk in chunk_ids:
         candidate_ids.update(range(int(generation.chunk_first[chunk]), int(generation.chunk_last[chunk]) + 1))
     ids = np.array(sorted(i for i in candidate_ids if s_range[0] <= i < s_range[1]), dtype=np.int64)
     if len(ids) == 0:
-        empty = np.zeros(0, dtype=np.float32)
-        return Evidence(ids, empty, empty, empty, empty, empty, empty)
+        return Evidence(ids, np.zeros((0, len(FEATURES)), dtype=np.float32))
 
-    s_dense = generation.cosines("sentences", ids, q)
     near = _neighbours(generation, ids)
-    near_ids = np.unique(near[near >= 0])
-    s_lexical = _scaled(_bm25_rows(generation.sentence_bm25, s_tokens, ids))
-    dense_of = dict(zip(near_ids.tolist(), generation.cosines("sentences", near_ids, q).tolist(), strict=True))
-    n_dense = np.array([max((dense_of[j] for j in row if j >= 0), default=0.0) for row in near], dtype=np.float32)
-
-    owners = _owning_chunks(generation, ids)
-    owner_ids = np.array(sorted({c for group in owners for c in group}), dtype=np.int64)
-    c_dense_of = dict(zip(owner_ids.tolist(), generation.cosines("chunks", owner_ids, q).tolist(), strict=True))
-    p_dense = np.array([max(c_dense_of[c] for c in group) for group in owners], dtype=np.float32)
-    p_lexical = np.array([max(float(c_lexical[c]) for c in group) for group in owners], dtype=np.float32)
-    c_coverage = _coverage(
-        generation.chunk_bm25, c_tokens, owner_ids, _unknown_words(generation.chunk_tokenizer, topic)
+    rows = np.union1d(ids, near[near >= 0])  # the candidates and their neighbours, sorted
+    at = np.searchsorted(rows, ids)
+    near_at = np.where(near >= 0, np.searchsorted(rows, np.maximum(near, 0)), -1)
+    vectors = generation.rows("sentences", rows)
+    dense = vectors @ q
+    n_dense = np.where(near_at >= 0, dense[np.maximum(near_at, 0)], 0.0).max(axis=1, initial=0.0)
+    context = vectors[at] + sum(
+        np.where(near_at[:, [side]] >= 0, vectors[np.maximum(near_at[:, side], 0)], 0.0) for side in (0, 1)
     )
-    coverage_of = dict(zip(owner_ids.tolist(), c_coverage.tolist(), strict=True))
-    coverage = np.array([max(coverage_of[c] for c in group) for group in owners], dtype=np.float32)
-    return Evidence(ids, s_dense, s_lexical, p_dense, p_lexical, n_dense, coverage)
+    c_dense = (context @ q) / np.maximum(np.linalg.norm(context, axis=1), 1e-9)
+
+    # Which of the question's words each sentence holds: collection idf, and "local" idf, the
+    # rarity among the candidates (a word every candidate has, like an article's subject, tells
+    # them apart no better than a stop word).
+    held, idf = _membership(generation.sentence_postings, s_tokens, rows)
+    held_near = np.zeros((len(ids), held.shape[1]), dtype=bool)
+    for side in range(near_at.shape[1]):
+        held_near |= np.where(near_at[:, side : side + 1] >= 0, held[np.maximum(near_at[:, side], 0)], False)
+    held_own = held[at]
+    count = held_own.sum(axis=0)
+    local = np.where(count > 0, np.log1p(len(ids) / np.maximum(count, 1)), 0.0)
+
+    # The words of the question that are not the subject of the sentence's document (its title):
+    # in an article about X, what the question asks about X is in the other words.
+    words = np.array(sorted(set(s_tokens)), dtype=np.int64)
+    docs = generation.sentence_doc[ids]
+    in_title = np.zeros_like(held_own)
+    for doc in np.unique(docs).tolist():
+        in_title[docs == doc] = np.isin(words, generation.title_tokens(doc))
+    off_title = local * ~in_title
+    off_total = off_title.sum(axis=1)
+    off_title_coverage = np.where(off_total > 0, (held_own * off_title).sum(axis=1) / np.maximum(off_total, 1e-9), 0.0)
+
+    owners = _owning_chunks(generation, ids)  # (n, 2), -1 where a sentence has one chunk only
+    owner_ids = np.unique(owners[owners >= 0])
+    slot = np.where(owners >= 0, np.searchsorted(owner_ids, np.maximum(owners, 0)), -1)
+    c_coverage = _coverage(
+        generation.chunk_postings, c_tokens, owner_ids, _unknown_words(generation.chunk_tokenizer, topic)
+    )
+    p_dense = _best(generation.cosines("chunks", owner_ids, q), slot)
+    p_lexical = _best(c_lexical[owner_ids], slot)
+    coverage = _best(c_coverage, slot)
+    columns = {
+        "sentence_dense": dense[at],
+        "sentence_lexical": _scaled(_bm25_rows(generation.sentence_postings, s_tokens, ids)),
+        "passage_dense": p_dense,
+        "passage_lexical": p_lexical,
+        "neighbour_dense": n_dense,
+        "passage_coverage": coverage,
+        "sentence_coverage": _share(held_own, idf),
+        "local_coverage": _share(held_own, local),
+        "neighbour_coverage": _share(held_near, idf),
+        "window_local_coverage": _share(held_own | held_near, local),
+        "context_dense": c_dense,
+        "off_title_coverage": off_title_coverage,
+    }
+    return Evidence(ids, np.stack([columns[name] for name in FEATURES], axis=1).astype(np.float32))
+
+
+def _membership(postings: Postings, tokens: list[int], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which of the query's distinct words each row holds (rows x words), and the words' idf."""
+    n_docs = max(postings.num_docs, 1)
+    words = sorted(set(tokens))
+    held = np.zeros((len(rows), len(words)), dtype=bool)
+    idf = np.zeros(len(words), dtype=np.float64)
+    for column, token in enumerate(words):
+        posting, _ = postings.posting(token)
+        idf[column] = np.log1p(n_docs / max(len(posting), 1)) if len(posting) else 0.0
+        held[:, column] = _holds(posting, rows)
+    return held, idf
+
+
+def _holds(posting: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Whether each row is in the (ascending) posting list."""
+    if len(posting) == 0:
+        return np.zeros(len(rows), dtype=bool)
+    where = np.minimum(np.searchsorted(posting, rows), len(posting) - 1)
+    found: np.ndarray = posting[where] == rows
+    return found
+
+
+def _share(held: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Weighted share of the words each row holds."""
+    total = float(weights.sum())
+    return (held @ weights / total if total > 0 else np.zeros(len(held))).astype(np.float32)
 
 
 def _neighbours(generation: Generation, ids: np.ndarray) -> np.ndarray:
@@ -183,11 +276,11 @@ def _query_tokens(tokenizer: Any, query: str) -> list[int]:
     return [int(i) for i in ids if i != 0]  # 0 is the empty token bm25s maps unknown words to
 
 
-def _bm25_all(retriever: Any, tokens: list[int], n: int, window: tuple[int, int]) -> np.ndarray:
+def _bm25_all(postings: Postings, tokens: list[int], n: int, window: tuple[int, int]) -> np.ndarray:
     """BM25 score of every row, zero outside ``window``, scaled so the best row scores 1."""
     if not tokens:
         return np.zeros(n, dtype=np.float32)
-    scores = np.asarray(retriever.get_scores(tokens), dtype=np.float32)
+    scores = postings.scores(tokens)
     if window != (0, n):
         mask = np.zeros(n, dtype=bool)
         mask[window[0] : window[1]] = True
@@ -195,22 +288,15 @@ def _bm25_all(retriever: Any, tokens: list[int], n: int, window: tuple[int, int]
     return _scaled(scores)
 
 
-def _bm25_rows(retriever: Any, tokens: list[int], rows: np.ndarray) -> np.ndarray:
-    """BM25 scores of the given rows only, read from the index's per-token posting lists.
-
-    Costs the length of the query's posting lists, not the size of the collection.
-    """
+def _bm25_rows(postings: Postings, tokens: list[int], rows: np.ndarray) -> np.ndarray:
+    """BM25 scores of the given (ascending) rows only: costs the query's posting lists, not the collection."""
     scores = np.zeros(len(rows), dtype=np.float32)
-    data, indices, indptr = retriever.scores["data"], retriever.scores["indices"], retriever.scores["indptr"]
     for token in tokens:
-        if token + 1 >= len(indptr):
-            continue
-        lo, hi = int(indptr[token]), int(indptr[token + 1])
-        posting = np.asarray(indices[lo:hi])
-        where = np.searchsorted(posting, rows)
-        where = np.minimum(where, max(len(posting) - 1, 0))
-        hit = (posting[where] == rows) if len(posting) else np.zeros(len(rows), dtype=bool)
-        scores[hit] += np.asarray(data[lo:hi])[where[hit]]
+        posting, weights = postings.posting(token)
+        if len(posting):
+            where = np.minimum(np.searchsorted(posting, rows), len(posting) - 1)
+            hit = posting[where] == rows
+            scores[hit] += weights[where[hit]]
     return scores
 
 
@@ -221,22 +307,12 @@ def _unknown_words(tokenizer: Any, query: str) -> int:
     return sum(1 for stem in stems if stem not in tokenizer.stem_to_sid)
 
 
-def _coverage(retriever: Any, tokens: list[int], rows: np.ndarray, unknown: int = 0) -> np.ndarray:
+def _coverage(postings: Postings, tokens: list[int], rows: np.ndarray, unknown: int = 0) -> np.ndarray:
     """For each row, the idf-weighted share of the query's distinct words that occur in it; a word
     the index has never seen counts as missing, with the highest idf."""
-    indptr, indices = retriever.scores["indptr"], retriever.scores["indices"]
-    n_docs = max(int(retriever.scores["num_docs"]), 1)
-    found = np.zeros(len(rows), dtype=np.float64)
-    total = unknown * float(np.log(1 + n_docs))
-    for token in set(tokens):
-        if token + 1 >= len(indptr):
-            continue
-        posting = np.asarray(indices[int(indptr[token]) : int(indptr[token + 1])])
-        idf = float(np.log(1 + n_docs / max(len(posting), 1)))
-        total += idf
-        if len(posting):
-            where = np.minimum(np.searchsorted(posting, rows), len(posting) - 1)
-            found += idf * (posting[where] == rows)
+    held, idf = _membership(postings, tokens, rows)
+    total = float(idf.sum()) + unknown * float(np.log1p(max(postings.num_docs, 1)))
+    found: np.ndarray = held @ idf
     return (found / total if total else found).astype(np.float32)
 
 
@@ -264,19 +340,29 @@ def _dense_top(generation: Generation, kind: str, q: np.ndarray, k: int, window:
 
 
 def _top(scores: np.ndarray, k: int) -> list[int]:
-    if len(scores) == 0:
-        return []
-    k = min(k, len(scores))
-    top = np.argpartition(-scores, k - 1)[:k]
-    return [int(i) for i in top if scores[i] > 0]
+    """The rows of the ``k`` best positive scores (in no particular order)."""
+    rows = np.flatnonzero(scores > 0)  # usually a small share of the collection: partition only those
+    if len(rows) > k:
+        rows = rows[np.argpartition(-scores[rows], k - 1)[:k]]
+    return [int(i) for i in rows]
 
 
-def _owning_chunks(generation: Generation, sentence_ids: np.ndarray) -> list[list[int]]:
-    """The chunks containing each sentence (overlap puts a sentence in up to two)."""
+def _owning_chunks(generation: Generation, sentence_ids: np.ndarray) -> np.ndarray:
+    """The chunks containing each sentence, as (n, 2) ids, -1 for none (overlap puts a sentence in
+    up to two chunks, which are adjacent); a sentence outside every chunk gets the chunk before it."""
     firsts, lasts = generation.chunk_first, generation.chunk_last
-    highs = np.searchsorted(firsts, sentence_ids, side="right").tolist()  # one pass for all sentences
-    result = []
-    for sid, hi in zip(sentence_ids.tolist(), highs, strict=True):
-        group = [c for c in range(max(hi - 2, 0), hi) if firsts[c] <= sid <= lasts[c]]
-        result.append(group or [max(hi - 1, 0)])
-    return result
+    high = np.searchsorted(firsts, sentence_ids, side="right")  # chunks [0, high) start at or before it
+    pair = np.stack([high - 2, high - 1], axis=1)
+    safe = np.clip(pair, 0, max(len(firsts) - 1, 0))
+    inside = (pair >= 0) & (firsts[safe] <= sentence_ids[:, None]) & (sentence_ids[:, None] <= lasts[safe])
+    owners = np.where(inside, pair, -1)
+    orphan = ~inside.any(axis=1)
+    owners[orphan, 1] = np.maximum(high[orphan] - 1, 0)
+    return owners
+
+
+def _best(values: np.ndarray, slot: np.ndarray) -> np.ndarray:
+    """For each row of ``slot`` (indexes into ``values``, -1: none), the largest value it points to."""
+    picked = np.where(slot >= 0, values[np.maximum(slot, 0)], -np.inf)
+    best: np.ndarray = picked.max(axis=1).astype(np.float32)
+    return best

@@ -3,14 +3,17 @@
 A generation is a folder holding
 
 - ``library.sqlite``: documents (metadata and extracted text), sentences and chunks as offsets;
-- ``sentences.spans.npy`` and ``chunks.spans.npy``: the same offsets as memory-mapped int64 columns;
-- ``sentences.f16.npy`` and ``chunks.f16.npy``: every unit vector, half precision, memory-mapped
-  (read for the candidates of a question and carried into the next generation);
+- ``sentences.spans.npy`` and ``chunks.spans.npy``: the same offsets as memory-mapped int64 columns,
+  plus each sentence's fingerprint (a hash of its normalised text, to drop repeated quotes cheaply);
+- ``sentences.f16.npy`` and ``chunks.f16.npy``: every unit vector, half precision, read row by row
+  with positional reads (`NpyRows`) for the candidates of a question and carried into the next
+  generation;
 - ``sentences.faiss`` and ``chunks.faiss``: inner-product (cosine) search; exact (flat) while that is
   fast, IVF with 8-bit scalar quantisation above `FLAT_LIMIT` vectors, chosen per generation and
   recorded in the manifest. Above `SENTENCE_SEARCH_LIMIT` sentences there is no sentence index:
   candidates then come from passages and BM25, which keeps a million chunks within memory;
-- ``bm25-sentences/`` and ``bm25-chunks/``: bm25s lexical indexes (numpy arrays and JSON, no pickle);
+- ``bm25-sentences/`` and ``bm25-chunks/``: bm25s lexical indexes (numpy arrays and JSON, no pickle),
+  served one posting list at a time (`Postings`);
 - ``manifest.json``, written last: format, model, dimension, chunking settings, each document's
   content hash, build time and a SHA-256 of every other file.
 
@@ -38,11 +41,11 @@ from typing import Any
 import numpy as np
 
 from .errors import CorruptIndexError, NoIndexError
-from .models import Chunk, Document, Sentence, SourceInfo, page_number
+from .models import Chunk, Document, Sentence, SourceInfo, normalised, page_number
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 FLAT_LIMIT = 50_000  # exact search up to here: about 3 ms per query on one core (scripts/bench.py)
 SENTENCE_SEARCH_LIMIT = 1_500_000
 _BIG_FILE = 64 << 20  # files larger than this are checked by size and sampled blocks, not hashed whole
@@ -109,24 +112,23 @@ class Generation:
     """One complete index generation opened read-only. Safe to query from several threads."""
 
     def __init__(self, folder: Path, *, model: str | None = None, dim: int | None = None) -> None:
-        import bm25s
-
         self.folder = folder
         self.manifest = Manifest.read(folder)
         self._verify(model, dim)
         try:
-            self.sentence_vectors = np.load(folder / "sentences.f16.npy", mmap_mode="r")
-            self.chunk_vectors = np.load(folder / "chunks.f16.npy", mmap_mode="r")
+            self.sentence_vectors = NpyRows(folder / "sentences.f16.npy")
+            self.chunk_vectors = NpyRows(folder / "chunks.f16.npy")
             self.sentence_index = _read_faiss(folder / "sentences.faiss", self.manifest.vector_index["sentences"])
             self.chunk_index = _read_faiss(folder / "chunks.faiss", self.manifest.vector_index["chunks"])
-            self.sentence_bm25 = bm25s.BM25.load(str(folder / "bm25-sentences"), mmap=True, show_progress=False)
-            self.chunk_bm25 = bm25s.BM25.load(str(folder / "bm25-chunks"), mmap=True, show_progress=False)
+            self.sentence_postings = Postings(folder / "bm25-sentences")
+            self.chunk_postings = Postings(folder / "bm25-chunks")
             self.tokenizer = lexical_tokenizer()
             self.tokenizer.load_vocab(str(folder / "bm25-sentences"))
             self.chunk_tokenizer = lexical_tokenizer()
             self.chunk_tokenizer.load_vocab(str(folder / "bm25-chunks"))
             self._db = sqlite3.connect(f"file:{folder / DATABASE}?mode=ro", uri=True, check_same_thread=False)
             self._db_lock = threading.Lock()
+            self._title_tokens: dict[int, np.ndarray] = {}
             self._load_tables()
         except CorruptIndexError:
             raise
@@ -158,11 +160,11 @@ class Generation:
         self.documents: list[StoredDocument] = [StoredDocument.from_row(r) for r in rows]
         self.by_id = {d.doc_id: d for d in self.documents}
         n = self.manifest.sentences
-        # Offsets are memory-mapped columns: a million chunks cost no Python objects and no load time.
-        sent = np.load(self.folder / "sentences.spans.npy", mmap_mode="r")
-        chunk = np.load(self.folder / "chunks.spans.npy", mmap_mode="r")
+        # Offsets are memory-mapped (bounded by the files' size: 40 bytes a sentence, 40 a chunk).
+        sent = np.load(self.folder / "sentences.spans.npy", mmap_mode="r").view(np.ndarray)
+        chunk = np.load(self.folder / "chunks.spans.npy", mmap_mode="r").view(np.ndarray)
         if (
-            sent.shape != (n, 4)
+            sent.shape != (n, 5)
             or chunk.shape != (self.manifest.chunks, 5)
             or self.sentence_vectors.shape != (n, self.manifest.dim)
             or self.chunk_vectors.shape != (len(chunk), self.manifest.dim)
@@ -170,7 +172,8 @@ class Generation:
             or self.chunk_index.ntotal != len(chunk)
         ):
             raise CorruptIndexError(f"The index in {self.folder} is inconsistent: its tables and vectors disagree.")
-        self.sentence_doc, self.sentence_start, self.sentence_end, self.sentence_paragraph = sent.T
+        self.sentence_doc, self.sentence_start, self.sentence_end, self.sentence_paragraph = sent.T[:4]
+        self.sentence_fingerprint = sent[:, 4]
         self.chunk_doc = chunk[:, 0]
         # Contiguous copies (8 bytes a chunk): searchsorted on a strided column would copy it per call.
         self.chunk_first = np.ascontiguousarray(chunk[:, 3])
@@ -179,6 +182,17 @@ class Generation:
     @property
     def name(self) -> str:
         return self.folder.name
+
+    def title_tokens(self, doc_row: int) -> np.ndarray:
+        """The lexical word ids of a document's title (sentence vocabulary), cached."""
+        cached = self._title_tokens.get(doc_row)
+        if cached is None:
+            ids = self.tokenizer.tokenize(
+                [self.documents[doc_row].title], update_vocab=False, return_as="ids", show_progress=False
+            )[0]
+            cached = np.array(sorted({int(i) for i in ids if i != 0}), dtype=np.int64)
+            self._title_tokens[doc_row] = cached
+        return cached
 
     def text(self, doc_row: int, start: int, end: int) -> str:
         """``text[start:end]`` of a stored document (SQLite counts characters, as Python does)."""
@@ -236,12 +250,14 @@ class Generation:
         stored = self.sentence_vectors if kind == "sentences" else self.chunk_vectors
         return np.asarray(stored[first:end], dtype=np.float32)
 
+    def rows(self, kind: str, ids: np.ndarray) -> np.ndarray:
+        """The stored vectors of the listed rows, as float32."""
+        stored = self.sentence_vectors if kind == "sentences" else self.chunk_vectors
+        return stored.take(ids).astype(np.float32)
+
     def cosines(self, kind: str, ids: np.ndarray, query: np.ndarray) -> np.ndarray:
         """Cosine of each listed row with the query vector (rows and query are unit length)."""
-        stored = self.sentence_vectors if kind == "sentences" else self.chunk_vectors
-        if len(ids) == 0:
-            return np.zeros(0, dtype=np.float32)
-        scores: np.ndarray = np.asarray(stored[ids], dtype=np.float32) @ query
+        scores: np.ndarray = self.rows(kind, ids) @ query
         return scores
 
     def sources(self) -> list[SourceInfo]:
@@ -291,9 +307,100 @@ class StoredDocument:
         return page_number(self.page_starts, offset)
 
 
+class NpyRows:
+    """A 2-D (or 1-D) .npy array on disk, read with positional reads: only the rows asked for enter
+    memory, and nothing stays there.
+
+    A memory map would do the same on paper, but with the large page-cache folios of current kernels
+    every touched row maps hundreds of kilobytes around it into the process: a server's resident memory
+    then climbs towards the size of the files (3.7 GB at a million chunks, scripts/bench.py).
+    """
+
+    _GAP = 8  # rows apart that are still read in one call (the rows between are read and dropped)
+
+    def __init__(self, path: Path) -> None:
+        self._file = path.open("rb")
+        major, _ = np.lib.format.read_magic(self._file)
+        header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = header(self._file)
+        if fortran or not shape:
+            raise ValueError(f"{path.name} is not a C-ordered array")
+        self.shape: tuple[int, ...] = tuple(shape)
+        self.dtype = np.dtype(dtype)
+        self._offset = self._file.tell()
+        self._row = (self.shape[1:], int(np.prod(self.shape[1:], dtype=np.int64)) * self.dtype.itemsize)
+        if self._offset + self.shape[0] * self._row[1] != os.fstat(self._file.fileno()).st_size:
+            raise ValueError(f"{path.name} is shorter or longer than its header says")
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def read(self, first: int, end: int) -> np.ndarray:
+        """Rows ``[first, end)``."""
+        first, end = max(first, 0), min(end, self.shape[0])
+        count = max(end - first, 0)
+        data = os.pread(self._file.fileno(), count * self._row[1], self._offset + first * self._row[1])
+        return np.frombuffer(data, dtype=self.dtype).reshape((count, *self._row[0]))
+
+    def take(self, ids: np.ndarray) -> np.ndarray:
+        """The listed rows, in the order listed; near rows are read together."""
+        ids = np.asarray(ids, dtype=np.int64)
+        out = np.empty((len(ids), *self._row[0]), dtype=self.dtype)
+        if len(ids) == 0:
+            return out
+        order = np.argsort(ids, kind="stable")
+        ordered = ids[order]
+        runs = np.split(ordered, np.flatnonzero(np.diff(ordered) > self._GAP) + 1)
+        out[order] = np.concatenate([self.read(int(run[0]), int(run[-1]) + 1)[run - run[0]] for run in runs])
+        return out
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        first, end, step = rows.indices(self.shape[0])
+        return self.read(first, end)[::step]
+
+
+class Postings:
+    """A bm25s index (built and saved by bm25s) read one posting list at a time.
+
+    bm25s stores each word's precomputed BM25 weight per row as a CSC matrix; a query's score is
+    the sum of its words' rows, exactly as bm25s's ``get_scores`` adds them (a repeated word counts
+    twice). Reading only the query's lists with `NpyRows` keeps a million-chunk index out of memory.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self._indptr: np.ndarray = np.load(folder / "indptr.csc.index.npy")  # 8 bytes a vocabulary word
+        self._rows = NpyRows(folder / "indices.csc.index.npy")
+        self._weights = NpyRows(folder / "data.csc.index.npy")
+        params = json.loads((folder / "params.index.json").read_text("utf-8"))
+        self.num_docs = int(params["num_docs"])
+        if len(self._rows) != len(self._weights) or int(self._indptr[-1]) != len(self._rows):
+            raise ValueError(f"the BM25 index in {folder.name} is inconsistent")
+
+    def posting(self, token: int) -> tuple[np.ndarray, np.ndarray]:
+        """The rows that hold the word (ascending) and the word's BM25 weight in each."""
+        if not 0 <= token < len(self._indptr) - 1:
+            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
+        first, end = int(self._indptr[token]), int(self._indptr[token + 1])
+        return self._rows.read(first, end), self._weights.read(first, end)
+
+    def scores(self, tokens: Sequence[int]) -> np.ndarray:
+        """The BM25 score of every row for a query of these word ids."""
+        scores = np.zeros(self.num_docs, dtype=np.float32)
+        for token in tokens:
+            rows, weights = self.posting(token)
+            scores[rows] += weights  # a row appears once in a posting list
+        return scores
+
+
 def passage_text(title: str, text: str) -> str:
     """What is embedded and BM25-indexed for a chunk: its document's title, then its text."""
     return f"{title}\n{text}"
+
+
+def fingerprint(text: str) -> int:
+    """A 64-bit hash of a text's normalised form (`normalised`), as a signed integer."""
+    digest = hashlib.blake2b(normalised(text).encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
 
 
 def lexical_tokenizer() -> Any:
@@ -364,7 +471,7 @@ def _write_vectors(path: Path, documents: Sequence[IndexedDocument], kind: str, 
 def _write_database(path: Path, documents: Sequence[IndexedDocument]) -> tuple[list[str], list[str]]:
     sentence_texts: list[str] = []
     chunk_texts: list[str] = []
-    sentence_spans: list[tuple[int, int, int, int]] = []
+    sentence_spans: list[tuple[int, int, int, int, int]] = []
     chunk_spans: list[tuple[int, int, int, int, int]] = []
     db = sqlite3.connect(path)
     try:
@@ -385,7 +492,9 @@ def _write_database(path: Path, documents: Sequence[IndexedDocument]) -> tuple[l
                 "INSERT INTO sentences VALUES (?,?,?,?,?,?)",
                 [(sentence_id + i, row, s.start, s.end, s.paragraph, s.speaker) for i, s in enumerate(item.sentences)],
             )
-            sentence_spans.extend((row, s.start, s.end, s.paragraph) for s in item.sentences)
+            sentence_spans.extend(
+                (row, s.start, s.end, s.paragraph, fingerprint(doc.text[s.start : s.end])) for s in item.sentences
+            )
             chunk_spans.extend((row, c.start, c.end, sentence_id + c.first, sentence_id + c.last) for c in item.chunks)
             db.executemany(
                 "INSERT INTO chunks VALUES (?,?,?,?,?,?)",
@@ -401,7 +510,7 @@ def _write_database(path: Path, documents: Sequence[IndexedDocument]) -> tuple[l
         db.commit()
     finally:
         db.close()
-    np.save(path.parent / "sentences.spans.npy", np.array(sentence_spans, dtype=np.int64).reshape(-1, 4))
+    np.save(path.parent / "sentences.spans.npy", np.array(sentence_spans, dtype=np.int64).reshape(-1, 5))
     np.save(path.parent / "chunks.spans.npy", np.array(chunk_spans, dtype=np.int64).reshape(-1, 5))
     return sentence_texts, chunk_texts
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import bm25s
 import numpy as np
 import pytest
 
 from index import Library
 from index import store as store_module
-from index.search import _bm25_rows, _coverage, _query_tokens, _unknown_words, gather
+from index.search import _bm25_rows, _coverage, _owning_chunks, _query_tokens, _unknown_words, gather
 from tests.conftest import make_settings
 from tests.fakes import HashEmbedder
 
@@ -32,7 +33,7 @@ def library(tmp_path: Path) -> Library:
 
 def test_coverage_is_the_rare_weighted_share_of_question_words_in_the_passage(library: Library) -> None:
     generation = library.generation()
-    tokenizer, bm25 = generation.chunk_tokenizer, generation.chunk_bm25
+    tokenizer, bm25 = generation.chunk_tokenizer, generation.chunk_postings
     rows = np.arange(generation.n_chunks)
     owls = generation.by_id["owls.txt"].chunk_first
 
@@ -47,12 +48,15 @@ def test_coverage_is_the_rare_weighted_share_of_question_words_in_the_passage(li
     assert 0.0 < with_unknown[owls] < full[owls]
 
 
-def test_bm25_of_chosen_rows_equals_bm25_of_all_rows(library: Library) -> None:
+def test_bm25_from_posting_lists_equals_bm25s_own_scores(library: Library) -> None:
     generation = library.generation()
     tokens = _query_tokens(generation.tokenizer, "owls hunt voles at night in fields")
-    everything = np.asarray(generation.sentence_bm25.get_scores(tokens))
-    rows = np.array([1, 0, 3], dtype=np.int64)
-    assert np.allclose(_bm25_rows(generation.sentence_bm25, tokens, np.sort(rows)), everything[np.sort(rows)])
+    reference = bm25s.BM25.load(str(generation.folder / "bm25-sentences"), mmap=True)  # the library itself
+    everything = np.asarray(reference.get_scores(tokens))
+    rows = np.array([0, 1, 3], dtype=np.int64)
+    assert everything[rows].max() > 0
+    assert np.allclose(generation.sentence_postings.scores(tokens), everything)
+    assert np.allclose(_bm25_rows(generation.sentence_postings, tokens, rows), everything[rows])
 
 
 def test_a_question_about_missing_words_gets_less_confidence(library: Library) -> None:
@@ -104,3 +108,69 @@ def test_past_the_scan_limit_lexical_candidates_still_come_from_passages(
     monkeypatch.setattr(search, "LEXICAL_SCAN_LIMIT", 0)
     answer = library.ask("Where do barn owls nest?")
     assert answer.excerpts and "Barn owls nest" in answer.excerpts[0].quote
+
+
+def test_word_features_tell_apart_sentences_of_one_topic(tmp_path: Path) -> None:
+    """Collection-wide the topic word "owls" is rare; among the candidates it is common, so a
+    sentence holding only it covers less of the question locally than collection-wide."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "owls.txt").write_text(
+        "Owls are birds of prey. Owls nest in church towers. Owls hunt voles at night.\n\nOwls have silent feathers.",
+        "utf-8",
+    )
+    # Other sources, so that the candidates are a small part of the collection.
+    (docs / "port.txt").write_text(" ".join(f"Harbour log entry {i} lists cargo." for i in range(150)), "utf-8")
+    library = Library(make_settings(docs, tmp_path / "index", chunk_tokens=32), embedder=HashEmbedder())
+    library.rebuild()
+    generation = library.generation()
+    question = "Where do owls nest?"
+    evidence = gather(generation, library.embedder.embed([question])[0], question)
+    owls = generation.by_id["owls.txt"].row
+
+    def text_of(sid: int) -> str:
+        return generation.text(owls, int(generation.sentence_start[sid]), int(generation.sentence_end[sid]))
+
+    def row(text: str) -> int:
+        rows = [
+            i
+            for i, sid in enumerate(evidence.ids.tolist())
+            if generation.sentence_doc[sid] == owls and text_of(sid) == text
+        ]
+        assert rows, f"{text!r} is not a candidate"
+        return rows[0]
+
+    assert len(evidence.ids) < generation.n_sentences
+    nest, prey, feathers = (
+        row("Owls nest in church towers."),
+        row("Owls are birds of prey."),
+        row("Owls have silent feathers."),
+    )
+    assert evidence["sentence_coverage"][nest] == pytest.approx(1.0)
+    assert 0.0 < evidence["sentence_coverage"][prey] < 1.0
+    assert evidence["local_coverage"][prey] < evidence["sentence_coverage"][prey]
+    assert evidence["neighbour_coverage"][prey] == pytest.approx(1.0)  # its neighbour holds both words
+    assert evidence["window_local_coverage"][prey] == pytest.approx(1.0)
+    assert evidence["neighbour_coverage"][feathers] == 0.0  # alone in its paragraph
+    ranked = evidence.rank()
+    assert text_of(ranked[0].sentence) == "Owls nest in church towers."
+    assert all(0.0 < c.score < 1.0 for c in ranked)  # a probability
+
+
+def test_owning_chunks_match_a_scan_of_every_chunk(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    words = " ".join(f"Sentence number {i} talks about topic {i % 7}." for i in range(60))
+    (docs / "long.txt").write_text(words, "utf-8")
+    (docs / "short.txt").write_text("One short note.", "utf-8")
+    library = Library(make_settings(docs, tmp_path / "index", chunk_tokens=32), embedder=HashEmbedder())
+    library.rebuild()
+    generation = library.generation()
+    ids = np.arange(generation.n_sentences, dtype=np.int64)
+    owners = _owning_chunks(generation, ids)
+    for sid in ids.tolist():
+        expected = [
+            c for c in range(generation.n_chunks) if generation.chunk_first[c] <= sid <= generation.chunk_last[c]
+        ]
+        assert sorted(c for c in owners[sid].tolist() if c >= 0) == expected
+    assert (owners >= 0).sum(axis=1).max() == 2  # chunks overlap by a sentence

@@ -15,7 +15,7 @@ import pytest
 from index import CorruptIndexError, Library
 from index.build import build
 from index.settings import IndexSettings
-from index.store import CURRENT, MANIFEST, open_current
+from index.store import CURRENT, MANIFEST, NpyRows, open_current
 from tests.conftest import make_settings
 from tests.fakes import HashEmbedder
 
@@ -257,3 +257,45 @@ def test_an_unchanged_corpus_keeps_its_generation_and_writes_nothing(tmp_path: P
     assert (again.embedded, again.added, again.changed, again.removed) == (0, [], [], [])
     assert again.unchanged == again.documents == len(CORPUS)
     assert sorted(p.name for p in settings.index_dir.iterdir()) == folders
+
+
+# -- reading rows without memory maps --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(1000, 7), (1000,)])
+def test_rows_are_read_in_the_order_asked_exactly_as_numpy_stores_them(tmp_path: Path, shape: tuple[int, ...]) -> None:
+    stored = np.random.default_rng(0).normal(size=shape).astype(np.float16)
+    np.save(tmp_path / "a.npy", stored)
+    rows = NpyRows(tmp_path / "a.npy")
+    wanted = np.array([999, 3, 4, 4, 500, 0, 11, 2], dtype=np.int64)  # unsorted, repeated, near and far
+
+    assert rows.shape == shape and len(rows) == 1000
+    assert np.array_equal(rows.take(wanted), stored[wanted])
+    assert np.array_equal(rows.take(np.array([], dtype=np.int64)), stored[:0])
+    assert np.array_equal(rows[10:20], stored[10:20])
+    assert np.array_equal(rows.read(995, 1005), stored[995:])
+
+
+def test_a_truncated_vector_file_is_refused_at_load(tmp_path: Path) -> None:
+    settings = make_corpus(tmp_path)
+    build(settings, HashEmbedder())
+    folder = current_folder(settings)
+    vectors = folder / "chunks.f16.npy"
+    vectors.write_bytes(vectors.read_bytes()[:-10])
+    manifest = json.loads((folder / MANIFEST).read_text("utf-8"))
+    manifest["checksums"].pop("chunks.f16.npy")  # past the checksum: the reader itself must notice
+    (folder / MANIFEST).write_text(json.dumps(manifest), "utf-8")
+
+    with pytest.raises(CorruptIndexError, match=r"chunks\.f16\.npy"):
+        open_current(settings.index_dir)
+
+
+def test_serving_does_not_map_the_vector_or_bm25_files(tmp_path: Path) -> None:
+    """Memory maps of these files grow the process by the files' size (see `NpyRows`)."""
+    settings = make_corpus(tmp_path)
+    library = Library(settings, embedder=HashEmbedder())
+    library.rebuild()
+    assert library.ask(FERRY_QUESTION).answered
+    folder = str(current_folder(settings))
+    mapped = {line.split()[-1] for line in Path("/proc/self/maps").read_text().splitlines() if folder in line}
+    assert not {m for m in mapped if m.endswith(".f16.npy") or "/bm25-" in m}, mapped
