@@ -510,14 +510,18 @@ class RecipeBaseline:
 
 
 class SentenceBaselines:
-    """BM25 alone and dense alone over the sentences of OnRecord's own index generation."""
+    """BM25 alone and dense alone over the sentences of OnRecord's own index generation: bm25s over
+    its BM25 index, and exact FAISS search over its sentence vectors."""
 
     def __init__(self, generation: Generation, doc_ids: Mapping[str, str], budget: int) -> None:
         import bm25s
+        import faiss
 
         self.generation = generation
-        # The BM25 baseline asks bm25s itself, over the index OnRecord built.
         self.retriever = bm25s.BM25.load(str(generation.folder / "bm25-sentences"), mmap=True, show_progress=False)
+        self.index = faiss.IndexFlatIP(generation.manifest.dim)
+        for first in range(0, generation.n_sentences, 65_536):
+            self.index.add(generation.vectors("sentences", first, first + 65_536))
         self.budget = budget
         self.texts: list[str] = []
         self.owners: list[str] = []
@@ -547,11 +551,7 @@ class SentenceBaselines:
         if total == 0:
             return (), ()
         k = min(SENTENCE_TOP, total)
-        index = self.generation.sentence_index
-        if index is None:  # very large collections keep no sentence index: exact cosines instead
-            scores = self.generation.cosines("sentences", np.arange(total, dtype=np.int64), vector)
-            return self._pick([int(i) for i in np.argsort(-scores, kind="stable")[:k]])
-        _, ids = index.search(vector.reshape(1, -1), k)
+        _, ids = self.index.search(vector.reshape(1, -1), k)
         return self._pick([int(i) for i in ids[0] if i >= 0])
 
     def _pick(self, rows: Sequence[int]) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -14,6 +14,7 @@ import threading
 import time
 import unicodedata
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from .embedding import Embedder, load_embedder
 from .errors import CorruptIndexError, NoIndexError, QuestionError, SourceError
 from .loaders import SUPPORTED_SUFFIXES, load_document
 from .models import Answer, BuildReport, SourceInfo
-from .search import gather
+from .search import Candidate, gather, lexical
 from .settings import IndexSettings
 from .store import Generation, current_name, open_current
 
@@ -60,6 +61,7 @@ class Library:
         self._swap_lock = threading.Lock()
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="onrecord-embed")
 
     @property
     def embedder(self) -> Embedder:
@@ -127,9 +129,7 @@ class Library:
         if source is not None and source not in generation.by_id:
             raise QuestionError(f"There is no source called {source!r}.")
         query = f"{self.clean_question(context)} {clean}" if context else clean
-        candidates = (
-            gather(generation, self._query_vector(query), query, doc_id=source).rank() if generation.n_sentences else []
-        )
+        candidates = self._candidates(generation, query, source) if generation.n_sentences else []
         answer = compose(
             generation, clean, candidates,
             max_excerpts=limit or self.settings.max_excerpts, budget=self.settings.excerpt_chars,
@@ -141,13 +141,21 @@ class Library:
         )  # fmt: skip
         return answer
 
-    def _query_vector(self, query: str) -> np.ndarray:
-        """The query's embedding; repeated questions (a busy server asks the same things) skip the model."""
+    def _candidates(self, generation: Generation, query: str, source: str | None) -> list[Candidate]:
+        """Ranked sentences. The model embeds the query in a worker thread (onnxruntime and torch
+        release the GIL) while this thread does the lexical half of the search: on two cores the
+        question costs about the embedding plus the vector half (scripts/bench.py)."""
         with self._cache_lock:
-            cached = self._query_cache.get(query)
-            if cached is not None:
-                self._query_cache.move_to_end(query)
-                return cached
+            vector = self._query_cache.get(query)
+            if vector is not None:
+                self._query_cache.move_to_end(query)  # repeated questions (a busy server) skip the model
+        if vector is not None:
+            return gather(generation, vector, query, doc_id=source).rank()
+        pending = self._workers.submit(self._embed_query, query)
+        found = lexical(generation, query, doc_id=source)
+        return gather(generation, pending.result(), query, doc_id=source, found=found).rank()
+
+    def _embed_query(self, query: str) -> np.ndarray:
         vector: np.ndarray = self.embedder.embed([query])[0]
         with self._cache_lock:
             self._query_cache[query] = vector

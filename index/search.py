@@ -1,9 +1,10 @@
 """Hybrid retrieval: dense (FAISS) and lexical (BM25) evidence for each candidate sentence.
 
-Candidates are the sentences that either index ranks highly on their own, plus every sentence of the
-passages (chunks) that rank highly. Each gets its features (`Evidence`, named in `FEATURES`): the
-cosine and the BM25 score of the sentence and of its best passage, the best cosine of its neighbours,
-and which of the question's words the passage, the sentence and its neighbours hold; `Weights`, a
+Candidates are every sentence of the passages (chunks) that the dense or the BM25 index ranks highly,
+plus, in collections small enough to score them all, the sentences BM25 ranks highly on their own.
+Each gets its features (`Evidence`, named in `FEATURES`): the cosine and the BM25 score of the
+sentence and of its best passage, the best cosine of its neighbours, and which of the question's
+words the passage, the sentence and its neighbours hold; `Weights`, a
 logistic regression fitted on half of SQuAD, turn them into the probability that the sentence holds
 the answer. Cosines are absolute; BM25 scores are scaled by the best score of the query so that both
 live in [0, 1]. Lexical matching uses the question's topic words: interrogatives and speech verbs
@@ -19,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .embedding import Embedder
-from .store import Generation, Postings
+from .store import Generation, QueryPostings
 
 # Words that make a sentence a question but say nothing about its topic. BM25's English stop words
 # keep them, and in declarative sources they are rare, so they would count as strong evidence.
@@ -33,7 +34,9 @@ SENTENCE_DEPTH = 40
 # Above this many sentences, lexical candidates come from the best BM25 passages only: scoring every
 # sentence would cost more than the rest of the question (scripts/bench.py, 100k chunks).
 LEXICAL_SCAN_LIMIT = 200_000
-PASSAGE_DEPTH = 8
+# Passages taken from each index. Searching every sentence's vector as well found nothing more on SQuAD
+# once 16 passages come from each (BENCHMARKS.md), so sentences have no vector index of their own.
+PASSAGE_DEPTH = 16
 
 
 FEATURES = (
@@ -146,19 +149,51 @@ def retrieve(
     return gather(generation, embedder.embed([query])[0], query, doc_id=doc_id).rank(weights)
 
 
-def gather(generation: Generation, q: np.ndarray, query: str, *, doc_id: str | None = None) -> Evidence:
-    """The candidate sentences of a query (vector ``q``, text ``query``) and their features."""
+@dataclass(frozen=True)
+class Lexical:
+    """What a query finds without its vector (`lexical`): computed while the model embeds it."""
+
+    topic: str
+    s_range: tuple[int, int]
+    c_range: tuple[int, int]
+    s_lists: QueryPostings
+    c_lists: QueryPostings
+    c_lexical: np.ndarray  # scaled BM25 of every chunk
+    chunk_ids: frozenset[int]  # the best chunks by BM25
+    sentence_ids: frozenset[int]  # the best sentences by BM25 (small collections only)
+
+
+def lexical(generation: Generation, query: str, *, doc_id: str | None = None) -> Lexical:
+    """The lexical half of `gather`: it needs no query vector, so it can run beside the model."""
     s_range, c_range = _ranges(generation, doc_id)
     topic = _ASKING.sub(" ", query)  # what is searched lexically: "what did X say?" is about X
-    s_tokens = _query_tokens(generation.tokenizer, topic)
-    c_tokens = _query_tokens(generation.chunk_tokenizer, topic)
-
-    c_lexical = _bm25_all(generation.chunk_postings, c_tokens, generation.n_chunks, c_range)
-    chunk_ids = set(_top(c_lexical, PASSAGE_DEPTH)) | set(_dense_top(generation, "chunks", q, PASSAGE_DEPTH, c_range))
-    candidate_ids: set[int] = set(_dense_top(generation, "sentences", q, SENTENCE_DEPTH, s_range))
+    s_lists = generation.sentence_postings.query(_query_tokens(generation.tokenizer, topic))
+    c_lists = generation.chunk_postings.query(_query_tokens(generation.chunk_tokenizer, topic))
+    c_lexical = _bm25_all(c_lists, generation.n_chunks, c_range)
+    sentence_ids: list[int] = []
     if generation.n_sentences <= LEXICAL_SCAN_LIMIT:  # few enough to rank every sentence lexically too
-        s_all = _bm25_all(generation.sentence_postings, s_tokens, generation.n_sentences, s_range)
-        candidate_ids.update(_top(s_all, SENTENCE_DEPTH))
+        sentence_ids = _top(_bm25_all(s_lists, generation.n_sentences, s_range), SENTENCE_DEPTH)
+    return Lexical(
+        topic, s_range, c_range, s_lists, c_lists, c_lexical,
+        frozenset(_top(c_lexical, PASSAGE_DEPTH)), frozenset(sentence_ids),
+    )  # fmt: skip
+
+
+def gather(
+    generation: Generation, q: np.ndarray, query: str, *, doc_id: str | None = None, found: Lexical | None = None
+) -> Evidence:
+    """The candidate sentences of a query (vector ``q``, text ``query``) and their features.
+
+    ``found`` is the query's `lexical` half when the caller computed it already.
+    """
+    found = found or lexical(generation, query, doc_id=doc_id)
+    s_range, c_range, s_lists, c_lists, c_lexical = (
+        found.s_range, found.c_range, found.s_lists, found.c_lists, found.c_lexical
+    )  # fmt: skip
+    chunk_ids = set(found.chunk_ids) | set(_dense_chunks(generation, q, PASSAGE_DEPTH, c_range))
+    candidate_ids = set(found.sentence_ids)
+    if s_range != (0, generation.n_sentences):  # one document: its sentences by cosine, too
+        candidate_ids.update(_nearest(generation, "sentences", q, SENTENCE_DEPTH, s_range))
     for chunk in chunk_ids:
         candidate_ids.update(range(int(generation.chunk_first[chunk]), int(generation.chunk_last[chunk]) + 1))
     ids = np.array(sorted(i for i in candidate_ids if s_range[0] <= i < s_range[1]), dtype=np.int64)
@@ -180,7 +215,7 @@ def gather(generation: Generation, q: np.ndarray, query: str, *, doc_id: str | N
     # Which of the question's words each sentence holds: collection idf, and "local" idf, the
     # rarity among the candidates (a word every candidate has, like an article's subject, tells
     # them apart no better than a stop word).
-    held, idf = _membership(generation.sentence_postings, s_tokens, rows)
+    held, idf = _membership(s_lists, rows)
     held_near = np.zeros((len(ids), held.shape[1]), dtype=bool)
     for side in range(near_at.shape[1]):
         held_near |= np.where(near_at[:, side : side + 1] >= 0, held[np.maximum(near_at[:, side], 0)], False)
@@ -190,11 +225,11 @@ def gather(generation: Generation, q: np.ndarray, query: str, *, doc_id: str | N
 
     # The words of the question that are not the subject of the sentence's document (its title):
     # in an article about X, what the question asks about X is in the other words.
-    words = np.array(sorted(set(s_tokens)), dtype=np.int64)
-    docs = generation.sentence_doc[ids]
-    in_title = np.zeros_like(held_own)
-    for doc in np.unique(docs).tolist():
-        in_title[docs == doc] = np.isin(words, generation.title_tokens(doc))
+    words = sorted(s_lists.lists)
+    docs, doc_of = np.unique(generation.sentence_doc[ids], return_inverse=True)
+    titles = [generation.title_tokens(doc) for doc in docs.tolist()]
+    in_title = np.array([[w in title for w in words] for title in titles], dtype=bool).reshape(len(docs), len(words))
+    in_title = in_title[doc_of]
     off_title = local * ~in_title
     off_total = off_title.sum(axis=1)
     off_title_coverage = np.where(off_total > 0, (held_own * off_title).sum(axis=1) / np.maximum(off_total, 1e-9), 0.0)
@@ -202,15 +237,13 @@ def gather(generation: Generation, q: np.ndarray, query: str, *, doc_id: str | N
     owners = _owning_chunks(generation, ids)  # (n, 2), -1 where a sentence has one chunk only
     owner_ids = np.unique(owners[owners >= 0])
     slot = np.where(owners >= 0, np.searchsorted(owner_ids, np.maximum(owners, 0)), -1)
-    c_coverage = _coverage(
-        generation.chunk_postings, c_tokens, owner_ids, _unknown_words(generation.chunk_tokenizer, topic)
-    )
+    c_coverage = _coverage(c_lists, owner_ids, _unknown_words(generation.chunk_tokenizer, found.topic))
     p_dense = _best(generation.cosines("chunks", owner_ids, q), slot)
     p_lexical = _best(c_lexical[owner_ids], slot)
     coverage = _best(c_coverage, slot)
     columns = {
         "sentence_dense": dense[at],
-        "sentence_lexical": _scaled(_bm25_rows(generation.sentence_postings, s_tokens, ids)),
+        "sentence_lexical": _scaled(_bm25_rows(s_lists, ids)),
         "passage_dense": p_dense,
         "passage_lexical": p_lexical,
         "neighbour_dense": n_dense,
@@ -225,15 +258,15 @@ def gather(generation: Generation, q: np.ndarray, query: str, *, doc_id: str | N
     return Evidence(ids, np.stack([columns[name] for name in FEATURES], axis=1).astype(np.float32))
 
 
-def _membership(postings: Postings, tokens: list[int], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Which of the query's distinct words each row holds (rows x words), and the words' idf."""
+def _membership(postings: QueryPostings, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which of the query's distinct words each row holds (rows x words, words ascending), and their idf."""
     n_docs = max(postings.num_docs, 1)
-    words = sorted(set(tokens))
+    words = sorted(postings.lists)
     held = np.zeros((len(rows), len(words)), dtype=bool)
     idf = np.zeros(len(words), dtype=np.float64)
     for column, token in enumerate(words):
-        posting, _ = postings.posting(token)
-        idf[column] = np.log1p(n_docs / max(len(posting), 1)) if len(posting) else 0.0
+        posting = postings.lists[token][0]
+        idf[column] = np.log1p(n_docs / len(posting)) if len(posting) else 0.0
         held[:, column] = _holds(posting, rows)
     return held, idf
 
@@ -276,11 +309,11 @@ def _query_tokens(tokenizer: Any, query: str) -> list[int]:
     return [int(i) for i in ids if i != 0]  # 0 is the empty token bm25s maps unknown words to
 
 
-def _bm25_all(postings: Postings, tokens: list[int], n: int, window: tuple[int, int]) -> np.ndarray:
+def _bm25_all(postings: QueryPostings, n: int, window: tuple[int, int]) -> np.ndarray:
     """BM25 score of every row, zero outside ``window``, scaled so the best row scores 1."""
-    if not tokens:
+    if not postings.tokens:
         return np.zeros(n, dtype=np.float32)
-    scores = postings.scores(tokens)
+    scores = postings.scores()
     if window != (0, n):
         mask = np.zeros(n, dtype=bool)
         mask[window[0] : window[1]] = True
@@ -288,11 +321,11 @@ def _bm25_all(postings: Postings, tokens: list[int], n: int, window: tuple[int, 
     return _scaled(scores)
 
 
-def _bm25_rows(postings: Postings, tokens: list[int], rows: np.ndarray) -> np.ndarray:
+def _bm25_rows(postings: QueryPostings, rows: np.ndarray) -> np.ndarray:
     """BM25 scores of the given (ascending) rows only: costs the query's posting lists, not the collection."""
     scores = np.zeros(len(rows), dtype=np.float32)
-    for token in tokens:
-        posting, weights = postings.posting(token)
+    for token in postings.tokens:
+        posting, weights = postings.lists[token]
         if len(posting):
             where = np.minimum(np.searchsorted(posting, rows), len(posting) - 1)
             hit = posting[where] == rows
@@ -307,10 +340,10 @@ def _unknown_words(tokenizer: Any, query: str) -> int:
     return sum(1 for stem in stems if stem not in tokenizer.stem_to_sid)
 
 
-def _coverage(postings: Postings, tokens: list[int], rows: np.ndarray, unknown: int = 0) -> np.ndarray:
+def _coverage(postings: QueryPostings, rows: np.ndarray, unknown: int = 0) -> np.ndarray:
     """For each row, the idf-weighted share of the query's distinct words that occur in it; a word
     the index has never seen counts as missing, with the highest idf."""
-    held, idf = _membership(postings, tokens, rows)
+    held, idf = _membership(postings, rows)
     total = float(idf.sum()) + unknown * float(np.log1p(max(postings.num_docs, 1)))
     found: np.ndarray = held @ idf
     return (found / total if total else found).astype(np.float32)
@@ -321,22 +354,20 @@ def _scaled(scores: np.ndarray) -> np.ndarray:
     return scores / best if best > 0 else scores
 
 
-def _dense_top(generation: Generation, kind: str, q: np.ndarray, k: int, window: tuple[int, int]) -> list[int]:
-    """The ``k`` rows in ``window`` nearest the query: the FAISS index for the whole collection, or
-    exact cosines from the stored vectors for one document's rows."""
-    total = window[1] - window[0]
-    if total <= 0:
-        return []
-    index = generation.sentence_index if kind == "sentences" else generation.chunk_index
-    whole = window == (0, generation.n_sentences if kind == "sentences" else generation.n_chunks)
-    if not whole:
-        rows = np.arange(window[0], window[1], dtype=np.int64)
-        scores = generation.cosines(kind, rows, q)
-        return [int(rows[i]) for i in np.argsort(-scores)[:k]]
-    if index is None:
-        return []
-    _, ids = index.search(q.reshape(1, -1), min(k, total))
-    return [int(i) for i in ids[0] if i >= 0]
+def _dense_chunks(generation: Generation, q: np.ndarray, k: int, window: tuple[int, int]) -> list[int]:
+    """The ``k`` chunks in ``window`` nearest the query: the FAISS index for the whole collection,
+    exact cosines from the stored vectors for one document's chunks."""
+    if window == (0, generation.n_chunks):
+        _, ids = generation.chunk_index.search(q.reshape(1, -1), min(k, generation.n_chunks))
+        return [int(i) for i in ids[0] if i >= 0]
+    return _nearest(generation, "chunks", q, k, window)
+
+
+def _nearest(generation: Generation, kind: str, q: np.ndarray, k: int, window: tuple[int, int]) -> list[int]:
+    """The ``k`` rows in ``window`` nearest the query, by exact cosines (for one document's rows)."""
+    rows = np.arange(window[0], window[1], dtype=np.int64)
+    scores = generation.cosines(kind, rows, q)
+    return [int(rows[i]) for i in np.argsort(-scores)[:k]]
 
 
 def _top(scores: np.ndarray, k: int) -> list[int]:

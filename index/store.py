@@ -8,10 +8,11 @@ A generation is a folder holding
 - ``sentences.f16.npy`` and ``chunks.f16.npy``: every unit vector, half precision, read row by row
   with positional reads (`NpyRows`) for the candidates of a question and carried into the next
   generation;
-- ``sentences.faiss`` and ``chunks.faiss``: inner-product (cosine) search; exact (flat) while that is
-  fast, IVF with 8-bit scalar quantisation above `FLAT_LIMIT` vectors, chosen per generation and
-  recorded in the manifest. Above `SENTENCE_SEARCH_LIMIT` sentences there is no sentence index:
-  candidates then come from passages and BM25, which keeps a million chunks within memory;
+- ``chunks.faiss``: inner-product (cosine) search over the chunks; exact (flat) while that is fast,
+  IVF with 8-bit scalar quantisation above `FLAT_LIMIT` vectors, chosen per generation and recorded
+  in the manifest. Sentences have no vector index: their candidates come from the best passages and
+  BM25, which measured the same on SQuAD as searching every sentence too (BENCHMARKS.md) at half the
+  cost of a question;
 - ``bm25-sentences/`` and ``bm25-chunks/``: bm25s lexical indexes (numpy arrays and JSON, no pickle),
   served one posting list at a time (`Postings`);
 - ``manifest.json``, written last: format, model, dimension, chunking settings, each document's
@@ -47,7 +48,6 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 4
 FLAT_LIMIT = 50_000  # exact search up to here: about 3 ms per query on one core (scripts/bench.py)
-SENTENCE_SEARCH_LIMIT = 1_500_000
 _BIG_FILE = 64 << 20  # files larger than this are checked by size and sampled blocks, not hashed whole
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
@@ -118,7 +118,6 @@ class Generation:
         try:
             self.sentence_vectors = NpyRows(folder / "sentences.f16.npy")
             self.chunk_vectors = NpyRows(folder / "chunks.f16.npy")
-            self.sentence_index = _read_faiss(folder / "sentences.faiss", self.manifest.vector_index["sentences"])
             self.chunk_index = _read_faiss(folder / "chunks.faiss", self.manifest.vector_index["chunks"])
             self.sentence_postings = Postings(folder / "bm25-sentences")
             self.chunk_postings = Postings(folder / "bm25-chunks")
@@ -128,7 +127,7 @@ class Generation:
             self.chunk_tokenizer.load_vocab(str(folder / "bm25-chunks"))
             self._db = sqlite3.connect(f"file:{folder / DATABASE}?mode=ro", uri=True, check_same_thread=False)
             self._db_lock = threading.Lock()
-            self._title_tokens: dict[int, np.ndarray] = {}
+            self._title_tokens: dict[int, frozenset[int]] = {}
             self._load_tables()
         except CorruptIndexError:
             raise
@@ -168,7 +167,6 @@ class Generation:
             or chunk.shape != (self.manifest.chunks, 5)
             or self.sentence_vectors.shape != (n, self.manifest.dim)
             or self.chunk_vectors.shape != (len(chunk), self.manifest.dim)
-            or (self.sentence_index is not None and self.sentence_index.ntotal != n)
             or self.chunk_index.ntotal != len(chunk)
         ):
             raise CorruptIndexError(f"The index in {self.folder} is inconsistent: its tables and vectors disagree.")
@@ -183,14 +181,14 @@ class Generation:
     def name(self) -> str:
         return self.folder.name
 
-    def title_tokens(self, doc_row: int) -> np.ndarray:
+    def title_tokens(self, doc_row: int) -> frozenset[int]:
         """The lexical word ids of a document's title (sentence vocabulary), cached."""
         cached = self._title_tokens.get(doc_row)
         if cached is None:
             ids = self.tokenizer.tokenize(
                 [self.documents[doc_row].title], update_vocab=False, return_as="ids", show_progress=False
             )[0]
-            cached = np.array(sorted({int(i) for i in ids if i != 0}), dtype=np.int64)
+            cached = frozenset(int(i) for i in ids if i != 0)
             self._title_tokens[doc_row] = cached
         return cached
 
@@ -316,7 +314,7 @@ class NpyRows:
     then climbs towards the size of the files (3.7 GB at a million chunks, scripts/bench.py).
     """
 
-    _GAP = 8  # rows apart that are still read in one call (the rows between are read and dropped)
+    _GAP = 32  # rows apart that are still read in one call (the rows between are read and dropped)
 
     def __init__(self, path: Path) -> None:
         self._file = path.open("rb")
@@ -343,16 +341,28 @@ class NpyRows:
         return np.frombuffer(data, dtype=self.dtype).reshape((count, *self._row[0]))
 
     def take(self, ids: np.ndarray) -> np.ndarray:
-        """The listed rows, in the order listed; near rows are read together."""
+        """The listed rows, in the order listed; rows close together are read in one call."""
         ids = np.asarray(ids, dtype=np.int64)
-        out = np.empty((len(ids), *self._row[0]), dtype=self.dtype)
         if len(ids) == 0:
-            return out
-        order = np.argsort(ids, kind="stable")
-        ordered = ids[order]
-        runs = np.split(ordered, np.flatnonzero(np.diff(ordered) > self._GAP) + 1)
-        out[order] = np.concatenate([self.read(int(run[0]), int(run[-1]) + 1)[run - run[0]] for run in runs])
-        return out
+            return np.empty((0, *self._row[0]), dtype=self.dtype)
+        unique, inverse = np.unique(ids, return_inverse=True)
+        breaks = np.flatnonzero(np.diff(unique) > self._GAP) + 1
+        firsts = unique[np.concatenate([[0], breaks])]
+        ends = unique[np.concatenate([breaks - 1, [len(unique) - 1]])] + 1
+        size, fd, offset = self._row[1], self._file.fileno(), self._offset
+        data = b"".join(
+            os.pread(fd, (end - first) * size, offset + first * size)
+            for first, end in zip(firsts.tolist(), ends.tolist(), strict=True)
+        )
+        # Where each unique row landed in ``data``: its run's start there, plus its place in the run.
+        run_starts = np.concatenate([[0], np.cumsum(ends - firsts)[:-1]])
+        run_of = np.repeat(np.arange(len(firsts)), np.diff(np.concatenate([[0], breaks, [len(unique)]])))
+        position = run_starts[run_of] + unique - firsts[run_of]
+        block = np.frombuffer(data, dtype=self.dtype).reshape((-1, *self._row[0]))
+        if len(block) != int((ends - firsts).sum()):
+            raise CorruptIndexError("A vector file is shorter than its header says.")
+        taken: np.ndarray = block[position[inverse]]
+        return taken
 
     def __getitem__(self, rows: slice) -> np.ndarray:
         first, end, step = rows.indices(self.shape[0])
@@ -364,7 +374,8 @@ class Postings:
 
     bm25s stores each word's precomputed BM25 weight per row as a CSC matrix; a query's score is
     the sum of its words' rows, exactly as bm25s's ``get_scores`` adds them (a repeated word counts
-    twice). Reading only the query's lists with `NpyRows` keeps a million-chunk index out of memory.
+    twice; `QueryPostings.scores`). Reading only the query's lists with `NpyRows` keeps a
+    million-chunk index out of memory.
     """
 
     def __init__(self, folder: Path) -> None:
@@ -383,11 +394,24 @@ class Postings:
         first, end = int(self._indptr[token]), int(self._indptr[token + 1])
         return self._rows.read(first, end), self._weights.read(first, end)
 
-    def scores(self, tokens: Sequence[int]) -> np.ndarray:
-        """The BM25 score of every row for a query of these word ids."""
+    def query(self, tokens: Sequence[int]) -> QueryPostings:
+        """The posting lists of a query's words, each read once."""
+        return QueryPostings(self.num_docs, list(tokens), {t: self.posting(t) for t in set(tokens)})
+
+
+@dataclass(frozen=True)
+class QueryPostings:
+    """The posting lists of one query's words (`Postings.query`)."""
+
+    num_docs: int
+    tokens: list[int]  # the query's word ids in order, repeats kept
+    lists: dict[int, tuple[np.ndarray, np.ndarray]]
+
+    def scores(self) -> np.ndarray:
+        """The BM25 score of every row, as bm25s's ``get_scores`` computes it."""
         scores = np.zeros(self.num_docs, dtype=np.float32)
-        for token in tokens:
-            rows, weights = self.posting(token)
+        for token in self.tokens:
+            rows, weights = self.lists[token]
             scores[rows] += weights  # a row appears once in a posting list
         return scores
 
@@ -430,11 +454,12 @@ def write_generation(
     tmp.mkdir()
     try:
         sentence_texts, chunk_texts = _write_database(tmp / DATABASE, documents)
-        kinds = {}
-        for kind, limit in (("sentences", SENTENCE_SEARCH_LIMIT), ("chunks", None)):
-            stored = _write_vectors(tmp / f"{kind}.f16.npy", documents, kind, dim)
-            kinds[kind] = _write_faiss(tmp / f"{kind}.faiss", stored, limit)
-            del stored
+        _write_vectors(tmp / "sentences.f16.npy", documents, "sentences", dim)
+        kinds = {
+            "chunks": _write_faiss(
+                tmp / "chunks.faiss", _write_vectors(tmp / "chunks.f16.npy", documents, "chunks", dim)
+            )
+        }
         _write_bm25(tmp / "bm25-sentences", sentence_texts)
         _write_bm25(tmp / "bm25-chunks", chunk_texts)
         checksums = {p.relative_to(tmp).as_posix(): _checksum(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
@@ -526,7 +551,7 @@ def _write_bm25(folder: Path, texts: list[str]) -> None:
     tokenizer.save_vocab(str(folder))
 
 
-def _write_faiss(path: Path, vectors: np.ndarray, limit: int | None) -> str:
+def _write_faiss(path: Path, vectors: np.ndarray) -> str:
     """Write the search index that suits the number of vectors; returns its kind for the manifest.
 
     ``vectors`` may be memory-mapped half precision: they are added in float32 batches.
@@ -534,8 +559,6 @@ def _write_faiss(path: Path, vectors: np.ndarray, limit: int | None) -> str:
     import faiss
 
     n, dim = vectors.shape
-    if limit is not None and n > limit:
-        return "none"
     if n <= FLAT_LIMIT:
         index: Any = faiss.IndexFlatIP(dim)
         kind = "flat"

@@ -191,10 +191,10 @@ result = {"p50_ms": statistics.median(times), "p95_ms": times[int(0.95 * (len(ti
 import numpy as np
 g = lib.generation()
 queries = lib.embedder.embed(questions[:100])
-for kind in ("chunks", "sentences"):
-    index, stored = (g.chunk_index, g.chunk_vectors) if kind == "chunks" else (g.sentence_index, g.sentence_vectors)
+for kind in ("chunks",):  # sentences have no vector index
+    index, stored = g.chunk_index, g.chunk_vectors
     result[kind + "_index"] = g.manifest.vector_index[kind]
-    if index is None or g.manifest.vector_index[kind] == "flat":
+    if g.manifest.vector_index[kind] == "flat":
         continue
     best = np.full((len(queries), 10), -np.inf, dtype=np.float32); ids = np.zeros((len(queries), 10), dtype=np.int64)
     for start in range(0, len(stored), 100_000):
@@ -299,15 +299,12 @@ def render(
         )
     out += ["", f"`ask` latency (model warm, {args.questions} SQuAD questions, one process per size):", ""]
     out += [
-        "| chunks | backend | p50 ms | p95 ms | peak RSS MB | chunk index (recall@10) | sentence index (recall@10) |",
-        "|---|---|---|---|---|---|---|",
+        "| chunks | backend | p50 ms | p95 ms | peak RSS MB | chunk index (recall@10) |",
+        "|---|---|---|---|---|---|",
     ]
     for (size, backend), r in sorted(latency.items()):
         chunk = f"{r['chunks_index']}" + (f" ({r['chunks_recall10']:.3f})" if "chunks_recall10" in r else "")
-        sent = f"{r['sentences_index']}" + (f" ({r['sentences_recall10']:.3f})" if "sentences_recall10" in r else "")
-        out.append(
-            f"| {size:,} | {backend} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['rss_mb']:.0f} | {chunk} | {sent} |"
-        )
+        out.append(f"| {size:,} | {backend} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['rss_mb']:.0f} | {chunk} |")
     return "\n".join(out)
 
 

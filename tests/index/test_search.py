@@ -37,10 +37,10 @@ def test_coverage_is_the_rare_weighted_share_of_question_words_in_the_passage(li
     rows = np.arange(generation.n_chunks)
     owls = generation.by_id["owls.txt"].chunk_first
 
-    full = _coverage(bm25, _query_tokens(tokenizer, "barn owls nest"), rows)
-    partial = _coverage(bm25, _query_tokens(tokenizer, "barn owls and bees nest"), rows)
+    full = _coverage(bm25.query(_query_tokens(tokenizer, "barn owls nest")), rows)
+    partial = _coverage(bm25.query(_query_tokens(tokenizer, "barn owls and bees nest")), rows)
     unknown = _unknown_words(tokenizer, "barn owls nest in Zanzibar")
-    with_unknown = _coverage(bm25, _query_tokens(tokenizer, "barn owls nest in Zanzibar"), rows, unknown)
+    with_unknown = _coverage(bm25.query(_query_tokens(tokenizer, "barn owls nest in Zanzibar")), rows, unknown)
 
     assert full[owls] == pytest.approx(1.0)
     assert 0.0 < partial[owls] < 1.0
@@ -55,8 +55,9 @@ def test_bm25_from_posting_lists_equals_bm25s_own_scores(library: Library) -> No
     everything = np.asarray(reference.get_scores(tokens))
     rows = np.array([0, 1, 3], dtype=np.int64)
     assert everything[rows].max() > 0
-    assert np.allclose(generation.sentence_postings.scores(tokens), everything)
-    assert np.allclose(_bm25_rows(generation.sentence_postings, tokens, rows), everything[rows])
+    postings = generation.sentence_postings.query(tokens)
+    assert np.allclose(postings.scores(), everything)
+    assert np.allclose(_bm25_rows(postings, rows), everything[rows])
 
 
 def test_a_question_about_missing_words_gets_less_confidence(library: Library) -> None:

@@ -173,13 +173,13 @@ def flip_bytes(path: Path) -> None:
 def test_a_damaged_vector_file_is_detected_at_load_with_one_clear_line(tmp_path: Path) -> None:
     settings = make_corpus(tmp_path)
     build(settings, HashEmbedder())
-    flip_bytes(current_folder(settings) / "sentences.faiss")
+    flip_bytes(current_folder(settings) / "chunks.faiss")
 
     with pytest.raises(CorruptIndexError) as caught:
         open_current(settings.index_dir)
     message = str(caught.value)
     assert "\n" not in message
-    assert "sentences.faiss" in message and "damaged" in message
+    assert "chunks.faiss" in message and "damaged" in message
 
     with pytest.raises(CorruptIndexError):
         Library(settings, embedder=HashEmbedder()).ask(FERRY_QUESTION)
@@ -222,7 +222,7 @@ def test_current_points_at_a_complete_generation(tmp_path: Path) -> None:
     manifest = manifest_of(settings)
     checksums = manifest["checksums"]
     assert isinstance(checksums, dict)
-    assert {"library.sqlite", "sentences.faiss", "chunks.faiss"} <= set(checksums)
+    assert {"library.sqlite", "sentences.f16.npy", "chunks.faiss"} <= set(checksums)
     stored = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
     assert stored == {*checksums, MANIFEST}
     assert not list(settings.index_dir.glob(".tmp-*"))
