@@ -10,12 +10,15 @@ cover the question and carries the nearest passages only as such.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .models import Answer, Excerpt, normalised
-from .search import Candidate
+from .search import Candidate, topic_stems
 from .store import Generation
+
+_WORD = re.compile(r"\w[\w'’-]*")
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ def compose(
     shape: Shape = Shape(),
 ) -> Answer:
     """The answer for ``question`` from ranked candidates."""
-    windows = _windows(generation, candidates, max_excerpts, budget, shape)
+    windows = _windows(generation, question, candidates, max_excerpts, budget, shape)
     confidence = windows[0].confidence if windows else None
     if not windows or windows[0].confidence < min_score:
         closest = [_excerpt(generation, w) for w in windows]
@@ -67,7 +70,7 @@ def compose(
 
 
 def _windows(
-    generation: Generation, candidates: Sequence[Candidate], limit: int, budget: int, shape: Shape
+    generation: Generation, question: str, candidates: Sequence[Candidate], limit: int, budget: int, shape: Shape
 ) -> list[_Window]:
     by_id = {c.sentence: c for c in candidates}
     chosen: list[_Window] = []
@@ -79,7 +82,7 @@ def _windows(
         sid = candidate.sentence
         if int(generation.sentence_fingerprint[sid]) in seen_sentences:
             continue  # this sentence (or a copy of it in another source) is already quoted
-        window = _widen(generation, candidate, by_id, budget, shape.neighbour_ratio)
+        window = _widen(generation, question, candidate, by_id, budget, shape.neighbour_ratio)
         if any(w.doc_row == window.doc_row and w.start < window.end and window.start < w.end for w in chosen):
             continue
         text = normalised(generation.text(window.doc_row, window.start, window.end))
@@ -92,14 +95,20 @@ def _windows(
 
 
 def _widen(
-    generation: Generation, candidate: Candidate, by_id: dict[int, Candidate], budget: int, ratio: float
+    generation: Generation,
+    question: str,
+    candidate: Candidate,
+    by_id: dict[int, Candidate],
+    budget: int,
+    ratio: float,
 ) -> _Window:
     """The candidate's sentence, grown sentence by sentence within its paragraph while it fits."""
     sid, score, confidence = candidate.sentence, candidate.score, candidate.confidence
     doc_row = int(generation.sentence_doc[sid])
     start, end = int(generation.sentence_start[sid]), int(generation.sentence_end[sid])
     if end - start > budget:
-        start, end = _cut(generation.text(doc_row, start, end), start, budget)
+        text = generation.text(doc_row, start, end)
+        start, end = _cut(text, start, budget, topic_stems(generation, question), generation.stem)
         return _Window(doc_row, start, end, (sid,), score, confidence, sid)
     first = last = sid
     while True:
@@ -131,16 +140,38 @@ def _score(by_id: dict[int, Candidate], sid: int) -> float:
     return candidate.score if candidate is not None else 0.0
 
 
-def _cut(text: str, start: int, budget: int) -> tuple[int, int]:
-    """The longest prefix of ``text`` within ``budget`` characters that ends at a word's end."""
-    cut = budget
-    while cut > budget // 2 and not text[cut].isspace():
-        cut -= 1
-    if cut <= budget // 2:
-        cut = budget
-    piece = text[:cut].rstrip()
-    piece = re.sub(r"[\s,;:\-–—(\[]+$", "", piece)
-    return start, start + len(piece)
+def _cut(
+    text: str, start: int, budget: int, focus: frozenset[str] = frozenset(), stem: Callable[[str], str] = str.lower
+) -> tuple[int, int]:
+    """A piece of a sentence longer than the budget: whole words, at most ``budget`` characters,
+    holding as many of the question's topic words (``focus``, as ``stem`` makes them) as any such
+    piece can; the earliest of those, so the sentence's own start when it is as good."""
+    words = [(m.start(), m.end()) for m in _WORD.finditer(text)]
+    wanted = [stem(text[a:b]) if focus else "" for a, b in words]
+    held: Counter[str] = Counter()
+    best_first, best_score, right = 0, -1, 0
+    for left, (begin, _) in enumerate(words):  # a sliding window of whole words
+        while right < len(words) and words[right][1] - begin <= budget:
+            if wanted[right] in focus:
+                held[wanted[right]] += 1
+            right += 1
+        if len(held) > best_score:
+            best_first, best_score = left, len(held)
+        if right == len(words):
+            break  # every later piece is a part of this one
+        if wanted[left] in focus:
+            held[wanted[left]] -= 1
+            if not held[wanted[left]]:
+                del held[wanted[left]]
+    begin = words[best_first][0] if words else 0
+    piece = text[begin : begin + budget]
+    if begin + budget < len(text):  # end at a word's end
+        cut = len(piece)
+        while cut > budget // 2 and not text[begin + cut].isspace():
+            cut -= 1
+        piece = piece[:cut] if cut > budget // 2 else piece
+    piece = re.sub(r"[\s,;:\-–—(\[]+$", "", piece.rstrip())
+    return start + begin, start + begin + len(piece)
 
 
 def _excerpt(generation: Generation, window: _Window) -> Excerpt:

@@ -286,6 +286,13 @@ def _share(held: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return (held @ weights / total if total > 0 else np.zeros(len(held))).astype(np.float32)
 
 
+def topic_stems(generation: Generation, question: str) -> frozenset[str]:
+    """The question's topic words as the lexical index stems them (no interrogatives, no stop words)."""
+    tokenizer = generation.tokenizer
+    words = tokenizer.splitter(_ASKING.sub(" ", question).lower())
+    return frozenset(generation.stem(w) for w in words if w not in tokenizer.stopwords)
+
+
 def _neighbours(generation: Generation, ids: np.ndarray) -> np.ndarray:
     """For each sentence, the ids of the sentences before and after it in the same paragraph (-1: none)."""
     out = np.stack([ids - 1, ids + 1], axis=1)

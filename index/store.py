@@ -181,6 +181,12 @@ class Generation:
     def name(self) -> str:
         return self.folder.name
 
+    def stem(self, word: str) -> str:
+        """A word as the lexical index stems it."""
+        lower = word.lower()
+        stemmed: str = self.tokenizer.stemmer(lower) if self.tokenizer.stemmer else lower
+        return stemmed
+
     def title_tokens(self, doc_row: int) -> frozenset[int]:
         """The lexical word ids of a document's title (sentence vocabulary), cached."""
         cached = self._title_tokens.get(doc_row)

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from index import Answer, Excerpt, Library, QuestionError
+from index.answer import _cut
 from index.embedding import SentenceTransformerEmbedder
 from index.search import retrieve
 from tests.conftest import DOCS, make_settings
@@ -215,3 +216,19 @@ def test_a_lexical_only_and_a_dense_only_sentence_are_both_candidates(tmp_path: 
     dense = by_text["The automobile stalled."]
     assert lexical.sentence_lexical == pytest.approx(1.0) and lexical.sentence_dense == pytest.approx(0.0)
     assert dense.sentence_dense == pytest.approx(1.0) and dense.sentence_lexical == 0.0
+
+
+def test_a_sentence_longer_than_the_budget_is_cut_where_the_question_points() -> None:
+    filler = "the committee reviewed many routine matters of procedure and scheduling, "
+    text = "In its long annual session, " + filler * 8 + "and finally it chose Oslo as host city for the games."
+    focus = frozenset({"host", "citi"})  # "host city", as the Snowball stemmer makes them
+
+    def stem(word: str) -> str:
+        return {"city": "citi"}.get(word.lower(), word.lower())
+
+    start, end = _cut(text, 100, 120, focus, stem)
+    piece = text[start - 100 : end - 100]
+    assert "Oslo as host city" in piece and len(piece) <= 120
+    assert piece == piece.strip() and text[start - 101] == " "  # whole words
+    prefix_start, prefix_end = _cut(text, 100, 120)  # nothing to look for: the sentence's start
+    assert text[prefix_start - 100 : prefix_end - 100].startswith("In its long annual session")
