@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .embedding import Embedder
-from .store import Generation, QueryPostings
+from .store import DATE, NUMBER, Generation, QueryPostings
 
 # Words that make a sentence a question but say nothing about its topic. BM25's English stop words
 # keep them, and in declarative sources they are rare, so they would count as strong evidence.
@@ -52,6 +52,8 @@ FEATURES = (
     "window_local_coverage",  # the local share found in the sentence or its neighbours
     "context_dense",  # cosine of the sentence and its neighbours together (the sum of their vectors)
     "off_title_coverage",  # the local share of the question's words that are not in the document's title
+    "answer_kind",  # a "when" question and the sentence holds a date, a "how many" one and it holds a number
+    "neighbour_answer_kind",  # the same, for an adjacent sentence
 )
 
 
@@ -63,19 +65,21 @@ class Weights:
     on the even-numbered SQuAD dev articles and reported on the odd ones (BENCHMARKS.md).
     """
 
-    sentence_dense: float = 2.97
+    sentence_dense: float = 2.815
     sentence_lexical: float = 0.0
-    passage_dense: float = 0.07
-    passage_lexical: float = 0.901
+    passage_dense: float = 0.412
+    passage_lexical: float = 0.619
     neighbour_dense: float = 0.0
-    passage_coverage: float = 0.27
+    passage_coverage: float = 0.29
     sentence_coverage: float = 0.0
     local_coverage: float = 0.0
     neighbour_coverage: float = 0.0
-    window_local_coverage: float = 0.217
-    context_dense: float = 1.212
+    window_local_coverage: float = 0.262
+    context_dense: float = 0.929
     off_title_coverage: float = 2.878
-    bias: float = -6.018
+    answer_kind: float = 0.756
+    neighbour_answer_kind: float = 0.0
+    bias: float = -5.908
 
     def vector(self) -> np.ndarray:
         return np.array([getattr(self, name) for name in FEATURES], dtype=np.float32)
@@ -234,6 +238,11 @@ def gather(
     off_total = off_title.sum(axis=1)
     off_title_coverage = np.where(off_total > 0, (held_own * off_title).sum(axis=1) / np.maximum(off_total, 1e-9), 0.0)
 
+    wanted = asked_kind(query)
+    kinds = generation.sentence_kinds[rows] & wanted
+    own_kind = (kinds[at] > 0).astype(np.float32)
+    near_kind = np.where(near_at >= 0, kinds[np.maximum(near_at, 0)] > 0, False).any(axis=1).astype(np.float32)
+
     owners = _owning_chunks(generation, ids)  # (n, 2), -1 where a sentence has one chunk only
     owner_ids = np.unique(owners[owners >= 0])
     slot = np.where(owners >= 0, np.searchsorted(owner_ids, np.maximum(owners, 0)), -1)
@@ -254,6 +263,8 @@ def gather(
         "window_local_coverage": _share(held_own | held_near, local),
         "context_dense": c_dense,
         "off_title_coverage": off_title_coverage,
+        "answer_kind": own_kind,
+        "neighbour_answer_kind": near_kind,
     }
     return Evidence(ids, np.stack([columns[name] for name in FEATURES], axis=1).astype(np.float32))
 
@@ -284,6 +295,19 @@ def _share(held: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Weighted share of the words each row holds."""
     total = float(weights.sum())
     return (held @ weights / total if total > 0 else np.zeros(len(held))).astype(np.float32)
+
+
+_ASKS_DATE = re.compile(r"\bwhen\b|\b(?:what|which|in what) (?:year|century|decade|date|month)\b", re.IGNORECASE)
+_ASKS_NUMBER = re.compile(
+    r"\bhow (?:many|much|long|old|far|large|big|tall|high|often|fast)\b|"
+    r"\bwhat (?:percentage|percent|number|amount|proportion)\b",
+    re.IGNORECASE,
+)
+
+
+def asked_kind(question: str) -> int:
+    """The kind of answer a question asks for, as `store.DATE` / `store.NUMBER` bits (0: other)."""
+    return (DATE if _ASKS_DATE.search(question) else 0) | (NUMBER if _ASKS_NUMBER.search(question) else 0)
 
 
 def topic_stems(generation: Generation, question: str) -> frozenset[str]:

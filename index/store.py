@@ -4,7 +4,8 @@ A generation is a folder holding
 
 - ``library.sqlite``: documents (metadata and extracted text), sentences and chunks as offsets;
 - ``sentences.spans.npy`` and ``chunks.spans.npy``: the same offsets as memory-mapped int64 columns,
-  plus each sentence's fingerprint (a hash of its normalised text, to drop repeated quotes cheaply);
+  plus each sentence's fingerprint (a hash of its normalised text, to drop repeated quotes cheaply)
+  and what kinds of answer it can hold (`answer_kinds`: a date, a number);
 - ``sentences.f16.npy`` and ``chunks.f16.npy``: every unit vector, half precision, read row by row
   with positional reads (`NpyRows`) for the candidates of a question and carried into the next
   generation;
@@ -30,6 +31,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import sqlite3
 import threading
@@ -46,7 +48,7 @@ from .models import Chunk, Document, Sentence, SourceInfo, normalised, page_numb
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 FLAT_LIMIT = 50_000  # exact search up to here: about 3 ms per query on one core (scripts/bench.py)
 _BIG_FILE = 64 << 20  # files larger than this are checked by size and sampled blocks, not hashed whole
 CURRENT = "CURRENT"
@@ -163,7 +165,7 @@ class Generation:
         sent = np.load(self.folder / "sentences.spans.npy", mmap_mode="r").view(np.ndarray)
         chunk = np.load(self.folder / "chunks.spans.npy", mmap_mode="r").view(np.ndarray)
         if (
-            sent.shape != (n, 5)
+            sent.shape != (n, 6)
             or chunk.shape != (self.manifest.chunks, 5)
             or self.sentence_vectors.shape != (n, self.manifest.dim)
             or self.chunk_vectors.shape != (len(chunk), self.manifest.dim)
@@ -172,6 +174,7 @@ class Generation:
             raise CorruptIndexError(f"The index in {self.folder} is inconsistent: its tables and vectors disagree.")
         self.sentence_doc, self.sentence_start, self.sentence_end, self.sentence_paragraph = sent.T[:4]
         self.sentence_fingerprint = sent[:, 4]
+        self.sentence_kinds = sent[:, 5]
         self.chunk_doc = chunk[:, 0]
         # Contiguous copies (8 bytes a chunk): searchsorted on a strided column would copy it per call.
         self.chunk_first = np.ascontiguousarray(chunk[:, 3])
@@ -427,6 +430,25 @@ def passage_text(title: str, text: str) -> str:
     return f"{title}\n{text}"
 
 
+# What a sentence can answer: bit 1 a date (a year, a month, a century), bit 2 a number.
+DATE, NUMBER = 1, 2
+_DATE = re.compile(
+    r"\b(?:1\d{3}|20\d{2})s?\b|\b(?:January|February|March|April|May|June|July|August|September|October|"
+    r"November|December)\b|\bcentur(?:y|ies)\b",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+    r"hundred|thousand|million|billion|dozen|half)\b",
+    re.IGNORECASE,
+)
+
+
+def answer_kinds(text: str) -> int:
+    """The kinds of answer a sentence holds, as `DATE` | `NUMBER` bits."""
+    return (DATE if _DATE.search(text) else 0) | (NUMBER if _NUMBER.search(text) else 0)
+
+
 def fingerprint(text: str) -> int:
     """A 64-bit hash of a text's normalised form (`normalised`), as a signed integer."""
     digest = hashlib.blake2b(normalised(text).encode("utf-8"), digest_size=8).digest()
@@ -502,7 +524,7 @@ def _write_vectors(path: Path, documents: Sequence[IndexedDocument], kind: str, 
 def _write_database(path: Path, documents: Sequence[IndexedDocument]) -> tuple[list[str], list[str]]:
     sentence_texts: list[str] = []
     chunk_texts: list[str] = []
-    sentence_spans: list[tuple[int, int, int, int, int]] = []
+    sentence_spans: list[tuple[int, int, int, int, int, int]] = []
     chunk_spans: list[tuple[int, int, int, int, int]] = []
     db = sqlite3.connect(path)
     try:
@@ -524,7 +546,9 @@ def _write_database(path: Path, documents: Sequence[IndexedDocument]) -> tuple[l
                 [(sentence_id + i, row, s.start, s.end, s.paragraph, s.speaker) for i, s in enumerate(item.sentences)],
             )
             sentence_spans.extend(
-                (row, s.start, s.end, s.paragraph, fingerprint(doc.text[s.start : s.end])) for s in item.sentences
+                (row, s.start, s.end, s.paragraph, fingerprint(text), answer_kinds(text))
+                for s in item.sentences
+                for text in (doc.text[s.start : s.end],)
             )
             chunk_spans.extend((row, c.start, c.end, sentence_id + c.first, sentence_id + c.last) for c in item.chunks)
             db.executemany(
@@ -541,7 +565,7 @@ def _write_database(path: Path, documents: Sequence[IndexedDocument]) -> tuple[l
         db.commit()
     finally:
         db.close()
-    np.save(path.parent / "sentences.spans.npy", np.array(sentence_spans, dtype=np.int64).reshape(-1, 5))
+    np.save(path.parent / "sentences.spans.npy", np.array(sentence_spans, dtype=np.int64).reshape(-1, 6))
     np.save(path.parent / "chunks.spans.npy", np.array(chunk_spans, dtype=np.int64).reshape(-1, 5))
     return sentence_texts, chunk_texts
 

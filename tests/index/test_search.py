@@ -10,7 +10,8 @@ import pytest
 
 from index import Library
 from index import store as store_module
-from index.search import _bm25_rows, _coverage, _owning_chunks, _query_tokens, _unknown_words, gather
+from index.search import _bm25_rows, _coverage, _owning_chunks, _query_tokens, _unknown_words, asked_kind, gather
+from index.store import DATE, NUMBER, answer_kinds
 from tests.conftest import make_settings
 from tests.fakes import HashEmbedder
 
@@ -175,3 +176,47 @@ def test_owning_chunks_match_a_scan_of_every_chunk(tmp_path: Path) -> None:
         ]
         assert sorted(c for c in owners[sid].tolist() if c >= 0) == expected
     assert (owners >= 0).sum(axis=1).max() == 2  # chunks overlap by a sentence
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("When did the ferry first sail?", DATE),
+        ("In what year was the museum opened?", DATE),
+        ("How many cars does the ferry carry?", NUMBER),
+        ("What percentage of voters agreed?", NUMBER),
+        ("Who captains the ferry?", 0),
+        ("What do the cartels need to make fentanyl?", 0),
+    ],
+)
+def test_the_kind_of_answer_a_question_asks_for(question: str, kind: int) -> None:
+    assert asked_kind(question) == kind
+
+
+@pytest.mark.parametrize(
+    ("sentence", "kinds"),
+    [
+        ("The bridge opened in 1932.", DATE | NUMBER),
+        ("It reopened in the spring of the 19th century.", DATE | NUMBER),
+        ("Work began in March.", DATE),
+        ("Forty cars cross every day.", NUMBER),
+        ("The captain has never missed a crossing.", 0),
+    ],
+)
+def test_the_kinds_of_answer_a_sentence_holds(sentence: str, kinds: int) -> None:
+    assert answer_kinds(sentence) == kinds
+
+
+def test_a_when_question_favours_the_sentence_with_a_date(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "bridge.txt").write_text("The old bridge was rebuilt by the city. The bridge was rebuilt in 1932.", "utf-8")
+    library = Library(make_settings(docs, tmp_path / "index"), embedder=HashEmbedder())
+    library.rebuild()
+    generation = library.generation()
+    question = "When was the bridge rebuilt?"
+    evidence = gather(generation, library.embedder.embed([question])[0], question)
+    assert evidence["answer_kind"].tolist() == [0.0, 1.0]
+    assert evidence["neighbour_answer_kind"].tolist() == [1.0, 0.0]
+    other = "Who rebuilt the bridge?"
+    assert not gather(generation, library.embedder.embed([other])[0], other)["answer_kind"].any()
