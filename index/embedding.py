@@ -160,7 +160,9 @@ def model_folder(model: str) -> Path | None:
 class OnnxEmbedder(_Model):
     """A sentence-transformers model (transformer + mean pooling + normalise) run by onnxruntime."""
 
-    def __init__(self, model: str, cache_dir: Path, *, batch_size: int = 16, threads: int = 1) -> None:
+    def __init__(
+        self, model: str, cache_dir: Path, *, batch_size: int = 16, threads: int = 1, embed_threads: int = 2
+    ) -> None:
         started = time.perf_counter()
         folder = model_folder(model)
         if folder is None or not _mean_pooled(folder):
@@ -177,8 +179,12 @@ class OnnxEmbedder(_Model):
         self._max_tokens = int(config.get("max_seq_length", 256))
         graph = export_onnx(folder, cache_dir)
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
+        # Two threads embed a query in ~4.7 ms against ~5.5 on one; with spinning off, a thread
+        # waiting for work sleeps, so a busy host costs ~10% instead of the many-fold slowdown that
+        # spinning thread pools suffer (PERF_NOTES, scripts/bench.py).
+        options.intra_op_num_threads = embed_threads
         options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._counter = Tokenizer.from_file(str(folder / "tokenizer.json"))
@@ -292,6 +298,7 @@ def load_embedder(settings: IndexSettings) -> Embedder:
                 settings.index_dir / "onnx",
                 batch_size=settings.batch_size,
                 threads=settings.threads,
+                embed_threads=settings.embed_threads,
             )
         except LibraryError as error:
             log.warning("%s Using the torch backend.", error)

@@ -33,6 +33,9 @@ class IndexSettings(BaseSettings):
     )
     device: str = Field("cpu", description="torch device for the embedding model.")
     threads: int = Field(1, ge=1, description="CPU threads for torch and FAISS (1 keeps queries fast under load).")
+    embed_threads: int = Field(
+        2, ge=1, description="onnxruntime threads for the ONNX backend; idle ones sleep instead of spinning."
+    )
     batch_size: int = Field(16, ge=1, description="Texts per embedding batch.")
     chunk_tokens: int = Field(256, ge=32, description="Most model tokens in one chunk (the model's window).")
     chunk_overlap: int = Field(1, ge=0, description="Sentences repeated between neighbouring chunks.")
