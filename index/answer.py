@@ -57,7 +57,7 @@ def compose(
     shape: Shape = Shape(),
 ) -> Answer:
     """The answer for ``question`` from ranked candidates."""
-    windows = _windows(generation, question, candidates, max_excerpts, budget, shape)
+    windows = _windows(generation, topic_stems(generation, question), candidates, max_excerpts, budget, shape)
     confidence = windows[0].confidence if windows else None
     if not windows or windows[0].confidence < min_score:
         closest = [_excerpt(generation, w) for w in windows]
@@ -70,8 +70,15 @@ def compose(
 
 
 def _windows(
-    generation: Generation, question: str, candidates: Sequence[Candidate], limit: int, budget: int, shape: Shape
+    generation: Generation,
+    focus: frozenset[str],
+    candidates: Sequence[Candidate],
+    limit: int,
+    budget: int,
+    shape: Shape,
 ) -> list[_Window]:
+    """Excerpt windows around the best candidates, at most ``limit``; ``focus`` is the question's
+    topic words (stemmed), where a sentence longer than the budget is cut."""
     by_id = {c.sentence: c for c in candidates}
     chosen: list[_Window] = []
     seen_text: list[str] = []
@@ -82,7 +89,7 @@ def _windows(
         sid = candidate.sentence
         if int(generation.sentence_fingerprint[sid]) in seen_sentences:
             continue  # this sentence (or a copy of it in another source) is already quoted
-        window = _widen(generation, question, candidate, by_id, budget, shape.neighbour_ratio)
+        window = _widen(generation, focus, candidate, by_id, budget, shape.neighbour_ratio)
         if any(w.doc_row == window.doc_row and w.start < window.end and window.start < w.end for w in chosen):
             continue
         text = normalised(generation.text(window.doc_row, window.start, window.end))
@@ -96,7 +103,7 @@ def _windows(
 
 def _widen(
     generation: Generation,
-    question: str,
+    focus: frozenset[str],
     candidate: Candidate,
     by_id: dict[int, Candidate],
     budget: int,
@@ -108,7 +115,7 @@ def _widen(
     start, end = int(generation.sentence_start[sid]), int(generation.sentence_end[sid])
     if end - start > budget:
         text = generation.text(doc_row, start, end)
-        start, end = _cut(text, start, budget, topic_stems(generation, question), generation.stem)
+        start, end = _cut(text, start, budget, focus, generation.stem)
         return _Window(doc_row, start, end, (sid,), score, confidence, sid)
     first = last = sid
     while True:

@@ -50,7 +50,7 @@ from .errors import LibraryError, QuestionError
 from .library import Library, safe_filename
 from .models import Answer
 from .settings import IndexSettings
-from .store import Generation
+from .store import Generation, word_ids
 
 log = logging.getLogger(__name__)
 
@@ -534,10 +534,7 @@ class SentenceBaselines:
                 self.owners.append(owner)
 
     def bm25(self, question: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        tokens = self.generation.tokenizer.tokenize(
-            [question], update_vocab=False, return_as="ids", show_progress=False
-        )[0]
-        tokens = [t for t in tokens if t != 0]  # 0: the token bm25s gives unknown words
+        tokens = word_ids(self.generation.tokenizer, question)
         if not tokens or not self.texts:
             return (), ()
         scores = np.asarray(self.retriever.get_scores(tokens), dtype=np.float32)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .embedding import Embedder
-from .store import DATE, NUMBER, Generation, QueryPostings
+from .store import DATE, NUMBER, Generation, QueryPostings, content_stems, word_ids
 
 # Words that make a sentence a question but say nothing about its topic. BM25's English stop words
 # keep them, and in declarative sources they are rare, so they would count as strong evidence.
@@ -171,8 +171,8 @@ def lexical(generation: Generation, query: str, *, doc_id: str | None = None) ->
     """The lexical half of `gather`: it needs no query vector, so it can run beside the model."""
     s_range, c_range = _ranges(generation, doc_id)
     topic = _ASKING.sub(" ", query)  # what is searched lexically: "what did X say?" is about X
-    s_lists = generation.sentence_postings.query(_query_tokens(generation.tokenizer, topic))
-    c_lists = generation.chunk_postings.query(_query_tokens(generation.chunk_tokenizer, topic))
+    s_lists = generation.sentence_postings.query(word_ids(generation.tokenizer, topic))
+    c_lists = generation.chunk_postings.query(word_ids(generation.chunk_tokenizer, topic))
     c_lexical = _bm25_all(c_lists, generation.n_chunks, c_range)
     sentence_ids: list[int] = []
     if generation.n_sentences <= LEXICAL_SCAN_LIMIT:  # few enough to rank every sentence lexically too
@@ -210,19 +210,15 @@ def gather(
     near_at = np.where(near >= 0, np.searchsorted(rows, np.maximum(near, 0)), -1)
     vectors = generation.rows("sentences", rows)
     dense = vectors @ q
-    n_dense = np.where(near_at >= 0, dense[np.maximum(near_at, 0)], 0.0).max(axis=1, initial=0.0)
-    context = vectors[at] + sum(
-        np.where(near_at[:, [side]] >= 0, vectors[np.maximum(near_at[:, side], 0)], 0.0) for side in (0, 1)
-    )
+    n_dense = _beside(dense, near_at, 0.0).max(axis=1, initial=0.0)
+    context = vectors[at] + _beside(vectors, near_at, 0.0).sum(axis=1)
     c_dense = (context @ q) / np.maximum(np.linalg.norm(context, axis=1), 1e-9)
 
     # Which of the question's words each sentence holds: collection idf, and "local" idf, the
     # rarity among the candidates (a word every candidate has, like an article's subject, tells
     # them apart no better than a stop word).
     held, idf = _membership(s_lists, rows)
-    held_near = np.zeros((len(ids), held.shape[1]), dtype=bool)
-    for side in range(near_at.shape[1]):
-        held_near |= np.where(near_at[:, side : side + 1] >= 0, held[np.maximum(near_at[:, side], 0)], False)
+    held_near = np.asarray(_beside(held, near_at, False).any(axis=1))
     held_own = held[at]
     count = held_own.sum(axis=0)
     local = np.where(count > 0, np.log1p(len(ids) / np.maximum(count, 1)), 0.0)
@@ -241,7 +237,7 @@ def gather(
     wanted = asked_kind(query)
     kinds = generation.sentence_kinds[rows] & wanted
     own_kind = (kinds[at] > 0).astype(np.float32)
-    near_kind = np.where(near_at >= 0, kinds[np.maximum(near_at, 0)] > 0, False).any(axis=1).astype(np.float32)
+    near_kind = (_beside(kinds, near_at, 0) > 0).any(axis=1).astype(np.float32)
 
     owners = _owning_chunks(generation, ids)  # (n, 2), -1 where a sentence has one chunk only
     owner_ids = np.unique(owners[owners >= 0])
@@ -267,6 +263,14 @@ def gather(
         "neighbour_answer_kind": near_kind,
     }
     return Evidence(ids, np.stack([columns[name] for name in FEATURES], axis=1).astype(np.float32))
+
+
+def _beside(values: np.ndarray, near_at: np.ndarray, empty: float | bool) -> np.ndarray:
+    """``values`` (rows of ``rows``) of each candidate's two neighbours, (n, 2, ...); ``empty`` where
+    the candidate has no neighbour on that side (``near_at`` is -1)."""
+    picked = values[np.maximum(near_at, 0)]
+    present = (near_at >= 0).reshape(near_at.shape + (1,) * (values.ndim - 1))
+    return np.where(present, picked, empty)
 
 
 def _membership(postings: QueryPostings, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -312,9 +316,7 @@ def asked_kind(question: str) -> int:
 
 def topic_stems(generation: Generation, question: str) -> frozenset[str]:
     """The question's topic words as the lexical index stems them (no interrogatives, no stop words)."""
-    tokenizer = generation.tokenizer
-    words = tokenizer.splitter(_ASKING.sub(" ", question).lower())
-    return frozenset(generation.stem(w) for w in words if w not in tokenizer.stopwords)
+    return content_stems(generation.tokenizer, _ASKING.sub(" ", question))
 
 
 def _neighbours(generation: Generation, ids: np.ndarray) -> np.ndarray:
@@ -333,11 +335,6 @@ def _ranges(generation: Generation, doc_id: str | None) -> tuple[tuple[int, int]
         return (0, generation.n_sentences), (0, generation.n_chunks)
     doc = generation.by_id[doc_id]
     return (doc.sentence_first, doc.sentence_end), (doc.chunk_first, doc.chunk_end)
-
-
-def _query_tokens(tokenizer: Any, query: str) -> list[int]:
-    ids = tokenizer.tokenize([query], update_vocab=False, return_as="ids", show_progress=False)[0]
-    return [int(i) for i in ids if i != 0]  # 0 is the empty token bm25s maps unknown words to
 
 
 def _bm25_all(postings: QueryPostings, n: int, window: tuple[int, int]) -> np.ndarray:
@@ -366,9 +363,7 @@ def _bm25_rows(postings: QueryPostings, rows: np.ndarray) -> np.ndarray:
 
 def _unknown_words(tokenizer: Any, query: str) -> int:
     """How many distinct content words of the query occur nowhere in the index."""
-    words = {w for w in tokenizer.splitter(query.lower()) if w not in tokenizer.stopwords}
-    stems = {tokenizer.stemmer(w) if tokenizer.stemmer else w for w in words}
-    return sum(1 for stem in stems if stem not in tokenizer.stem_to_sid)
+    return sum(1 for stem in content_stems(tokenizer, query) if stem not in tokenizer.stem_to_sid)
 
 
 def _coverage(postings: QueryPostings, rows: np.ndarray, unknown: int = 0) -> np.ndarray:

@@ -194,10 +194,7 @@ class Generation:
         """The lexical word ids of a document's title (sentence vocabulary), cached."""
         cached = self._title_tokens.get(doc_row)
         if cached is None:
-            ids = self.tokenizer.tokenize(
-                [self.documents[doc_row].title], update_vocab=False, return_as="ids", show_progress=False
-            )[0]
-            cached = frozenset(int(i) for i in ids if i != 0)
+            cached = frozenset(word_ids(self.tokenizer, self.documents[doc_row].title))
             self._title_tokens[doc_row] = cached
         return cached
 
@@ -453,6 +450,18 @@ def fingerprint(text: str) -> int:
     """A 64-bit hash of a text's normalised form (`normalised`), as a signed integer."""
     digest = hashlib.blake2b(normalised(text).encode("utf-8"), digest_size=8).digest()
     return int.from_bytes(digest, "little", signed=True)
+
+
+def word_ids(tokenizer: Any, text: str) -> list[int]:
+    """The lexical index's ids of a text's words, in order; words it has never seen are left out."""
+    ids = tokenizer.tokenize([text], update_vocab=False, return_as="ids", show_progress=False)[0]
+    return [int(i) for i in ids if i != 0]  # 0 is the empty token bm25s maps unknown words to
+
+
+def content_stems(tokenizer: Any, text: str) -> frozenset[str]:
+    """A text's distinct words other than stop words, stemmed as the lexical index stems them."""
+    words = tokenizer.splitter(text.lower())
+    return frozenset(tokenizer.stemmer(w) if tokenizer.stemmer else w for w in words if w not in tokenizer.stopwords)
 
 
 def lexical_tokenizer() -> Any:

@@ -10,8 +10,8 @@ import pytest
 
 from index import Library
 from index import store as store_module
-from index.search import _bm25_rows, _coverage, _owning_chunks, _query_tokens, _unknown_words, asked_kind, gather
-from index.store import DATE, NUMBER, answer_kinds
+from index.search import _bm25_rows, _coverage, _owning_chunks, _unknown_words, asked_kind, gather
+from index.store import DATE, NUMBER, answer_kinds, word_ids
 from tests.conftest import make_settings
 from tests.fakes import HashEmbedder
 
@@ -38,10 +38,10 @@ def test_coverage_is_the_rare_weighted_share_of_question_words_in_the_passage(li
     rows = np.arange(generation.n_chunks)
     owls = generation.by_id["owls.txt"].chunk_first
 
-    full = _coverage(bm25.query(_query_tokens(tokenizer, "barn owls nest")), rows)
-    partial = _coverage(bm25.query(_query_tokens(tokenizer, "barn owls and bees nest")), rows)
+    full = _coverage(bm25.query(word_ids(tokenizer, "barn owls nest")), rows)
+    partial = _coverage(bm25.query(word_ids(tokenizer, "barn owls and bees nest")), rows)
     unknown = _unknown_words(tokenizer, "barn owls nest in Zanzibar")
-    with_unknown = _coverage(bm25.query(_query_tokens(tokenizer, "barn owls nest in Zanzibar")), rows, unknown)
+    with_unknown = _coverage(bm25.query(word_ids(tokenizer, "barn owls nest in Zanzibar")), rows, unknown)
 
     assert full[owls] == pytest.approx(1.0)
     assert 0.0 < partial[owls] < 1.0
@@ -51,7 +51,7 @@ def test_coverage_is_the_rare_weighted_share_of_question_words_in_the_passage(li
 
 def test_bm25_from_posting_lists_equals_bm25s_own_scores(library: Library) -> None:
     generation = library.generation()
-    tokens = _query_tokens(generation.tokenizer, "owls hunt voles at night in fields")
+    tokens = word_ids(generation.tokenizer, "owls hunt voles at night in fields")
     reference = bm25s.BM25.load(str(generation.folder / "bm25-sentences"), mmap=True)  # the library itself
     everything = np.asarray(reference.get_scores(tokens))
     rows = np.array([0, 1, 3], dtype=np.int64)
