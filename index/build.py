@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import logging
 import os
 import time
@@ -28,6 +29,7 @@ from .settings import IndexSettings
 from .store import (
     Generation,
     IndexedDocument,
+    StoredDocument,
     current_name,
     open_current,
     passage_text,
@@ -75,14 +77,14 @@ def build(settings: IndexSettings, embedder: Embedder, progress: Progress | None
     with build_lock(settings.index_dir):
         notify("scanning", 0, 1)
         documents, report.skipped = scan(settings.docs_dir, int(settings.max_file_mb * 1e6))
-        previous = _previous(settings, embedder, report)
+        previous, whole = _previous(settings, embedder, report)
         chunking = chunking_settings(settings, embedder)
-        old_hashes = previous.manifest.documents if previous else {}
+        old_hashes = previous.manifest.documents if previous is not None and whole else {}
 
         report.added = [d.doc_id for d in documents if d.doc_id not in old_hashes]
         report.changed = [d.doc_id for d in documents if old_hashes.get(d.doc_id, d.content_hash) != d.content_hash]
         report.removed = sorted(set(old_hashes) - {d.doc_id for d in documents})
-        if previous is not None and _nothing_to_do(settings, previous, report):
+        if previous is not None and whole and _nothing_to_do(settings, previous, report):
             # The current generation already holds exactly these sources: keep serving it.
             report.unchanged, report.documents, report.chunks = len(documents), len(documents), previous.n_chunks
             report.generation = previous.name
@@ -91,15 +93,19 @@ def build(settings: IndexSettings, embedder: Embedder, progress: Progress | None
             report.seconds = time.perf_counter() - started
             log.info("sources unchanged: %s keeps serving (%.2f s)", previous.name, report.seconds)
             return report
-        fresh = [d for d in documents if d.doc_id in {*report.added, *report.changed}]
+        renewed = {*report.added, *report.changed}
+        fresh = [d for d in documents if d.doc_id in renewed]
         kept = {
             d.doc_id: _carry_over(previous, d.doc_id)
             for d in documents
-            if previous is not None and d.doc_id not in {*report.added, *report.changed}
+            if previous is not None and whole and d.doc_id not in renewed
         }
         report.unchanged = len(kept)
 
-        built = {item.doc.doc_id: item for item in _index_documents(fresh, embedder, chunking, notify, report)}
+        pool = VectorPool.of(previous, [d for d in previous.documents if d.doc_id not in kept]) if previous else None
+        built = {
+            item.doc.doc_id: item for item in _index_documents(fresh, embedder, chunking, notify, report, pool)
+        }
         ordered = [item for d in documents if (item := kept.get(d.doc_id) or built.get(d.doc_id))]
         for doc_id in {*report.added, *report.changed} - set(built):
             (report.added if doc_id in report.added else report.changed).remove(doc_id)
@@ -127,27 +133,30 @@ def _nothing_to_do(settings: IndexSettings, previous: Generation, report: BuildR
     return unchanged and previous.name == current_name(settings.index_dir)
 
 
-def _previous(settings: IndexSettings, embedder: Embedder, report: BuildReport) -> Generation | None:
-    """The current generation if its vectors can be reused; otherwise None and the reason."""
+def _previous(settings: IndexSettings, embedder: Embedder, report: BuildReport) -> tuple[Generation | None, bool]:
+    """The current generation if its vectors can be reused, and whether its documents can be carried
+    over whole (same model and chunking); otherwise why not, in the report."""
     try:
         previous = open_current(settings.index_dir)
     except NoIndexError:
-        return None
+        return None, False
     except CorruptIndexError as error:
         report.full_rebuild_reason = f"{error} Rebuilding everything."
         log.warning(report.full_rebuild_reason)
-        return None
-    reasons = []
+        return None, False
     if previous.manifest.model != embedder.name or previous.manifest.dim != embedder.dim:
-        reasons.append(f"the model changed from {previous.manifest.model!r} to {embedder.name!r}")
-    if previous.manifest.chunking != chunking_settings(settings, embedder):
-        reasons.append("the chunking settings changed")
-    if reasons:
-        report.full_rebuild_reason = "Full rebuild: " + " and ".join(reasons) + "."
+        report.full_rebuild_reason = (
+            f"Full rebuild: the model changed from {previous.manifest.model!r} to {embedder.name!r}."
+        )
         log.info(report.full_rebuild_reason)
         previous.close()
-        return None
-    return previous
+        return None, False
+    if previous.manifest.chunking != chunking_settings(settings, embedder):
+        # Spans are cut anew, but a sentence or passage whose text is unchanged keeps its vector.
+        report.full_rebuild_reason = "Full rebuild: the chunking settings changed."
+        log.info(report.full_rebuild_reason)
+        return previous, False
+    return previous, True
 
 
 def _carry_over(previous: Generation, doc_id: str) -> IndexedDocument:
@@ -178,6 +187,7 @@ def _index_documents(
     chunking: dict[str, int],
     notify: Progress,
     report: BuildReport,
+    pool: VectorPool | None = None,
 ) -> list[IndexedDocument]:
     analysed = []
     for number, doc in enumerate(docs):
@@ -196,8 +206,13 @@ def _index_documents(
     for doc, sentences, chunks in analysed:
         texts.extend(doc.text[s.start : s.end] for s in sentences)
         texts.extend(passage_text(doc.title, doc.text[c.start : c.end]) for c in chunks)
-    vectors = _embed_all(texts, embedder, notify)
-    report.embedded = len(texts)
+    vectors = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+    missing = pool.fill(texts, vectors) if pool is not None else list(range(len(texts)))
+    if missing:
+        vectors[missing] = _embed_all([texts[i] for i in missing], embedder, notify)
+    report.embedded = len(missing)
+    if len(missing) < len(texts):
+        log.info("%d of %d texts kept the vectors they had", len(texts) - len(missing), len(texts))
 
     result = []
     position = 0
@@ -208,6 +223,52 @@ def _index_documents(
         position += len(chunks)
         result.append(IndexedDocument(doc, sentences, chunks, s_vecs, c_vecs))
     return result
+
+
+class VectorPool:
+    """Vectors of a previous generation by the hash of the exact text they embed.
+
+    A document whose metadata changed, or every document after a change of segmentation, is cut anew,
+    yet most of its sentences and passages are the same strings as before: they keep their vectors
+    instead of going through the model again (the model is the cost of a build).
+    """
+
+    def __init__(self, generation: Generation, keys: dict[bytes, tuple[str, int]]) -> None:
+        self._generation = generation
+        self._keys = keys
+
+    @classmethod
+    def of(cls, generation: Generation, documents: Sequence[StoredDocument]) -> VectorPool:
+        keys: dict[bytes, tuple[str, int]] = {}
+        for stored in documents:
+            doc, sentences, chunks = generation.full_document(stored.row)
+            for offset, s in enumerate(sentences):
+                keys[_text_key(doc.text[s.start : s.end])] = ("sentences", stored.sentence_first + offset)
+            for offset, c in enumerate(chunks):
+                keys[_text_key(passage_text(doc.title, doc.text[c.start : c.end]))] = (
+                    "chunks", stored.chunk_first + offset,
+                )  # fmt: skip
+        return cls(generation, keys)
+
+    def fill(self, texts: Sequence[str], out: np.ndarray) -> list[int]:
+        """Copy the known vectors into ``out`` (a row per text); returns the rows still to embed."""
+        missing: list[int] = []
+        found: dict[str, tuple[list[int], list[int]]] = {"sentences": ([], []), "chunks": ([], [])}
+        for i, text in enumerate(texts):
+            known = self._keys.get(_text_key(text))
+            if known is None:
+                missing.append(i)
+            else:
+                found[known[0]][0].append(i)
+                found[known[0]][1].append(known[1])
+        for kind, (rows, sources) in found.items():
+            if rows:
+                out[rows] = self._generation.rows(kind, np.array(sources, dtype=np.int64))
+        return missing
+
+
+def _text_key(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 def _embed_all(texts: Sequence[str], embedder: Embedder, notify: Progress) -> np.ndarray:

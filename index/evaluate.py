@@ -27,6 +27,7 @@ Not-in-the-sources probes (questions about documents that are not indexed) measu
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -44,7 +45,6 @@ from typing import Any
 import numpy as np
 import yaml
 
-from . import build as builder
 from .embedding import Embedder, load_embedder
 from .errors import LibraryError, QuestionError
 from .library import Library, safe_filename
@@ -79,21 +79,47 @@ class EvalError(LibraryError):
 
 @dataclass(frozen=True)
 class CorpusDoc:
-    """One source document of a data set."""
+    """One source document of a data set, with the metadata a moderator's source would carry."""
 
     doc_id: str
     title: str
     text: str
+    url: str | None = None
+    published: dt.date | None = None
+    authors: tuple[str, ...] = ()
+
+    def sidecar(self) -> dict[str, Any]:
+        """The ``.meta.yaml`` fields of this document as a source (what is unknown is left out)."""
+        meta: dict[str, Any] = {"title": self.title, "eval_doc_id": self.doc_id}
+        if self.url:
+            meta["url"] = self.url
+            outlet = outlet_of(self.url)
+            if outlet:
+                meta["outlet"] = outlet
+        if self.authors:
+            meta["author"] = ", ".join(self.authors)
+        if self.published:
+            meta["published"] = self.published.isoformat()
+        return meta
 
 
 @dataclass(frozen=True)
 class EvalQuestion:
-    """A question, its accepted answers and the document it was written on."""
+    """A question, its accepted answers, the documents that hold them and the day it was asked.
+
+    Only ``question`` and ``asked_on`` reach the library; the rest is for scoring.
+    """
 
     qid: str
     question: str
     answers: tuple[str, ...]
     doc_id: str
+    doc_ids: tuple[str, ...] = ()  # every document that holds the answer (``doc_id`` among them)
+    asked_on: dt.date | None = None
+
+    @property
+    def gold_docs(self) -> tuple[str, ...]:
+        return self.doc_ids or (self.doc_id,)
 
 
 @dataclass(frozen=True)
@@ -114,16 +140,53 @@ def load_dataset(folder: Path) -> DataSet:
             raise EvalError(f"{path} does not exist: a data set folder holds corpus.jsonl and questions.jsonl.")
     corpus_bytes = corpus_path.read_bytes()
     documents = [
-        CorpusDoc(doc_id=str(row["doc_id"]), title=str(row.get("title") or row["doc_id"]), text=str(row["text"]))
+        CorpusDoc(
+            doc_id=str(row["doc_id"]), title=str(row.get("title") or row["doc_id"]), text=str(row["text"]),
+            url=str(row["url"]) if row.get("url") else None,
+            published=_date(row.get("publish_date") or row.get("published")),
+            authors=_authors(row.get("authors") or row.get("author")),
+        )  # fmt: skip
         for row in _jsonl(corpus_bytes, corpus_path, ("doc_id", "text"))
     ]
     if len({d.doc_id for d in documents}) != len(documents):
         raise EvalError(f"{corpus_path} has repeated doc_id values.")
     questions = [
-        EvalQuestion(str(row["qid"]), str(row["question"]), tuple(str(a) for a in row["answers"]), str(row["doc_id"]))
+        EvalQuestion(
+            str(row["qid"]), str(row["question"]), tuple(str(a) for a in row["answers"]), str(row["doc_id"]),
+            doc_ids=tuple(str(d) for d in row.get("doc_ids") or ()), asked_on=_date(row.get("question_date")),
+        )  # fmt: skip
         for row in _jsonl(questions_path.read_bytes(), questions_path, ("qid", "question", "answers", "doc_id"))
     ]
     return DataSet(folder.name, documents, questions, hashlib.sha256(corpus_bytes).hexdigest())
+
+
+def _date(value: object) -> dt.date | None:
+    """A data set's date ("2023/01/05", "2023-01-05", or with a time after it); None if it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip()[:10].replace("/", "-"))
+    except ValueError:
+        return None
+
+
+def _authors(value: object) -> tuple[str, ...]:
+    """Author names as scraped: a list or one string; an entry that merely runs other entries together
+    ("Amir Vera Dakin Andone" beside "Amir Vera" and "Dakin Andone") is dropped."""
+    names = [value] if isinstance(value, str) else list(value) if isinstance(value, list) else []
+    cleaned = [" ".join(str(n).split()) for n in names]
+    cleaned = [n for n in dict.fromkeys(cleaned) if n]
+    return tuple(n for n in cleaned if not any(other != n and other in n for other in cleaned))
+
+
+def outlet_of(url: str) -> str | None:
+    """The outlet a URL names, as its host without "www." ("cnn.com"); None for a URL without a host."""
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    for prefix in ("www.", "edition.", "amp.", "m."):
+        host = host.removeprefix(prefix)
+    return host or None
 
 
 def _jsonl(data: bytes, path: Path, required: Sequence[str]) -> Iterable[dict[str, Any]]:
@@ -169,7 +232,7 @@ def write_sources(documents: Sequence[CorpusDoc], docs_dir: Path) -> dict[str, s
         taken.add(name.lower())
         mapping[name] = doc.doc_id
         _write_if_changed(docs_dir / name, doc.text.encode("utf-8"))
-        sidecar = yaml.safe_dump({"title": doc.title, "eval_doc_id": doc.doc_id}, allow_unicode=True)
+        sidecar = yaml.safe_dump(doc.sidecar(), allow_unicode=True, sort_keys=False)
         _write_if_changed(docs_dir / f"{name}.meta.yaml", sidecar.encode("utf-8"))
     wanted = set(mapping) | {f"{n}.meta.yaml" for n in mapping}
     for path in docs_dir.iterdir():
@@ -233,9 +296,9 @@ def hit_at(outcome: Outcome, answers: Sequence[str], k: int) -> bool:
     return outcome.answered and any(contains_answer(q, answers) for q in outcome.quotes[:k])
 
 
-def doc_at_1(outcome: Outcome, doc_id: str) -> bool:
-    """The first quote comes from the gold document; an abstention is a miss."""
-    return outcome.answered and bool(outcome.doc_ids) and outcome.doc_ids[0] == doc_id
+def doc_at_1(outcome: Outcome, doc_ids: Sequence[str]) -> bool:
+    """The first quote comes from a document that holds the answer; an abstention is a miss."""
+    return outcome.answered and bool(outcome.doc_ids) and outcome.doc_ids[0] in doc_ids
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -284,7 +347,7 @@ def score(questions: Sequence[EvalQuestion], outcomes: Sequence[Outcome]) -> Sco
         questions=len(pairs),
         hit1=_share(hit_at(o, q.answers, 1) for q, o in pairs),
         hit3=_share(hit_at(o, q.answers, 3) for q, o in pairs),
-        doc1=_share(doc_at_1(o, q.doc_id) for q, o in pairs),
+        doc1=_share(doc_at_1(o, q.gold_docs) for q, o in pairs),
         abstained=_share(not o.answered for o in outcomes),
         p50_ms=percentile(latencies, 50),
         p95_ms=percentile(latencies, 95),
@@ -658,14 +721,10 @@ class EvalReport:
 
 
 def cache_key(dataset: DataSet, embedder: Embedder, settings: IndexSettings, holdout: float | None) -> str:
-    """Names the cached sources, index and vectors: corpus bytes, model, chunking and held-out share."""
-    material = {
-        "format": CACHE_FORMAT,
-        "corpus": dataset.corpus_sha,
-        "model": embedder.name,
-        "chunking": builder.chunking_settings(settings, embedder),
-        "holdout": holdout,
-    }
+    """Names the cached sources, index and vectors: corpus bytes, model and held-out share."""
+    # Chunking is not part of the key: a build over the same sources notices a change of chunking or
+    # segmentation itself and re-embeds only texts it has no vector for.
+    material = {"format": CACHE_FORMAT, "corpus": dataset.corpus_sha, "model": embedder.name, "holdout": holdout}
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode("utf-8")).hexdigest()[:20]
 
 
@@ -766,14 +825,14 @@ def _ask_all(
 ) -> list[Outcome]:
     """Each question through `Library.ask`, timed alone (the model and index are already loaded)."""
     if questions:
-        _warm_up(library, questions[0].question)
+        _warm_up(library, questions[0])
     outcomes = []
     for number, question in enumerate(questions):
         if number % _NOTIFY_EVERY == 0:
             notify(stage, number, len(questions))
         began = time.perf_counter()
         try:
-            answer: Answer | None = library.ask(question.question)
+            answer: Answer | None = library.ask(question.question, now=question.asked_on)
         except QuestionError:
             answer = None  # refused before searching: the user gets no quote
         outcomes.append(outcome_of(answer, doc_ids, (time.perf_counter() - began) * 1000))
@@ -781,10 +840,10 @@ def _ask_all(
     return outcomes
 
 
-def _warm_up(library: Library, question: str) -> None:
+def _warm_up(library: Library, question: EvalQuestion) -> None:
     """One untimed question, so first-call costs (lazy allocations, page cache) stay out of p95."""
     with contextlib.suppress(QuestionError):
-        library.ask(question)
+        library.ask(question.question, now=question.asked_on)
 
 
 def _run_baselines(
@@ -854,7 +913,7 @@ def _details(
             name: {
                 "hit@1": hit_at(found[number], question.answers, 1),
                 "hit@3": hit_at(found[number], question.answers, 3),
-                "doc@1": doc_at_1(found[number], question.doc_id),
+                "doc@1": doc_at_1(found[number], question.gold_docs),
                 "first": found[number].quotes[0] if found[number].quotes else None,
             }
             for name, found in baselines.items()
@@ -875,7 +934,7 @@ def _detail(question: EvalQuestion, outcome: Outcome, *, probe: bool) -> dict[st
         "confidence": None if outcome.confidence is None else round(outcome.confidence, 4),
         "hit@1": hit_at(outcome, question.answers, 1),
         "hit@3": hit_at(outcome, question.answers, 3),
-        "doc@1": doc_at_1(outcome, question.doc_id),
+        "doc@1": doc_at_1(outcome, question.gold_docs),
         "ms": round(outcome.ms, 2),
         "excerpts": [{"doc_id": d, "quote": q} for q, d in zip(outcome.quotes, outcome.doc_ids, strict=True)],
         "nearest": None if outcome.answered else outcome.best_quote,

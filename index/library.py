@@ -111,13 +111,22 @@ class Library:
     # -- questions -------------------------------------------------------------------------------
 
     def ask(
-        self, question: str, *, source: str | None = None, context: str | None = None, limit: int | None = None
+        self,
+        question: str,
+        *,
+        source: str | None = None,
+        context: str | None = None,
+        limit: int | None = None,
+        now: dt.date | dt.datetime | None = None,
     ) -> Answer:
         """Answer from the sources only, with at most ``limit`` excerpts (default: the setting).
 
         ``context`` (say, the previous question of a conversation) is added to what is searched for,
-        so a follow-up like "and who leads it?" finds the topic; it is never quoted.
+        so a follow-up like "and who leads it?" finds the topic; it is never quoted. ``now`` is the
+        time of asking (default: the clock): "this week" or "the latest" are read against it, and a
+        source dated after it is one the asker could not have meant.
         """
+        today = now.date() if isinstance(now, dt.datetime) else now or dt.date.today()
         started = time.perf_counter()
         clean = self.clean_question(question)
         generation = self.generation()
@@ -129,7 +138,7 @@ class Library:
         if source is not None and source not in generation.by_id:
             raise QuestionError(f"There is no source called {source!r}.")
         query = f"{self.clean_question(context)} {clean}" if context else clean
-        candidates = self._candidates(generation, query, source) if generation.n_sentences else []
+        candidates = self._candidates(generation, query, source, today) if generation.n_sentences else []
         answer = compose(
             generation, clean, candidates,
             max_excerpts=limit or self.settings.max_excerpts, budget=self.settings.excerpt_chars,
@@ -141,7 +150,7 @@ class Library:
         )  # fmt: skip
         return answer
 
-    def _candidates(self, generation: Generation, query: str, source: str | None) -> list[Candidate]:
+    def _candidates(self, generation: Generation, query: str, source: str | None, today: dt.date) -> list[Candidate]:
         """Ranked sentences. The model embeds the query in a worker thread (onnxruntime and torch
         release the GIL) while this thread does the lexical half of the search: on two cores the
         question costs about the embedding plus the vector half (scripts/bench.py)."""
@@ -150,10 +159,10 @@ class Library:
             if vector is not None:
                 self._query_cache.move_to_end(query)  # repeated questions (a busy server) skip the model
         if vector is not None:
-            return gather(generation, vector, query, doc_id=source).rank()
+            return gather(generation, vector, query, doc_id=source, today=today).rank()
         pending = self._workers.submit(self._embed_query, query)
         found = lexical(generation, query, doc_id=source)
-        return gather(generation, pending.result(), query, doc_id=source, found=found).rank()
+        return gather(generation, pending.result(), query, doc_id=source, found=found, today=today).rank()
 
     def _embed_query(self, query: str) -> np.ndarray:
         vector: np.ndarray = self.embedder.embed([query])[0]

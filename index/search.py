@@ -13,6 +13,7 @@ live in [0, 1]. Lexical matching uses the question's topic words: interrogatives
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -184,11 +185,18 @@ def lexical(generation: Generation, query: str, *, doc_id: str | None = None) ->
 
 
 def gather(
-    generation: Generation, q: np.ndarray, query: str, *, doc_id: str | None = None, found: Lexical | None = None
+    generation: Generation,
+    q: np.ndarray,
+    query: str,
+    *,
+    doc_id: str | None = None,
+    found: Lexical | None = None,
+    today: dt.date | None = None,
 ) -> Evidence:
     """The candidate sentences of a query (vector ``q``, text ``query``) and their features.
 
-    ``found`` is the query's `lexical` half when the caller computed it already.
+    ``found`` is the query's `lexical` half when the caller computed it already; ``today`` is the day
+    the question is asked (default: the clock's).
     """
     found = found or lexical(generation, query, doc_id=doc_id)
     s_range, c_range, s_lists, c_lists, c_lexical = (

@@ -149,14 +149,37 @@ def test_a_new_model_forces_a_full_rebuild_with_a_reason(tmp_path: Path) -> None
     assert manifest_of(settings)["model"] == "fake-hash-v2"
 
 
-def test_new_chunking_settings_force_a_full_rebuild(tmp_path: Path) -> None:
+def test_new_chunking_settings_cut_every_document_anew_and_embed_only_new_texts(tmp_path: Path) -> None:
     settings = make_corpus(tmp_path)
     build(settings, HashEmbedder())
+    fresh_embedder = HashEmbedder()
+    reference = build(settings.model_copy(update={"index_dir": tmp_path / "fresh", "chunk_tokens": 8}), fresh_embedder)
 
-    report = build(settings.model_copy(update={"chunk_tokens": 64}), HashEmbedder())
+    embedder = HashEmbedder()
+    rechunked = settings.model_copy(update={"chunk_tokens": 8})
+    report = build(rechunked, embedder)
 
     assert report.full_rebuild_reason is not None and "chunking" in report.full_rebuild_reason
-    assert report.embedded > 0
+    assert sorted(report.added) == sorted(CORPUS)
+    # The sentences are the same strings: only the passages cut anew go through the model.
+    assert 0 < report.embedded == sum(embedder.calls) < reference.embedded
+    served, rebuilt = open_current(rechunked.index_dir), open_current(tmp_path / "fresh")
+    assert served.n_chunks == rebuilt.n_chunks > 3
+    for kind, n in (("sentences", served.n_sentences), ("chunks", served.n_chunks)):
+        assert np.array_equal(served.vectors(kind, 0, n), rebuilt.vectors(kind, 0, n))
+
+
+def test_a_metadata_change_keeps_the_vectors_of_unchanged_text(tmp_path: Path) -> None:
+    settings = make_corpus(tmp_path)
+    build(settings, HashEmbedder())
+    (settings.docs_dir / "harbour.txt.meta.yaml").write_text("author: Harbour Desk\npublished: 2024-05-01\n", "utf-8")
+
+    embedder = HashEmbedder()
+    report = build(settings, embedder)
+
+    assert report.changed == ["harbour.txt"]
+    assert report.embedded == sum(embedder.calls) == 0
+    assert open_current(settings.index_dir).by_id["harbour.txt"].author == "Harbour Desk"
 
 
 # -- damage --------------------------------------------------------------------------------------
