@@ -103,9 +103,7 @@ def build(settings: IndexSettings, embedder: Embedder, progress: Progress | None
         report.unchanged = len(kept)
 
         pool = VectorPool.of(previous, [d for d in previous.documents if d.doc_id not in kept]) if previous else None
-        built = {
-            item.doc.doc_id: item for item in _index_documents(fresh, embedder, chunking, notify, report, pool)
-        }
+        built = {item.doc.doc_id: item for item in _index_documents(fresh, embedder, chunking, notify, report, pool)}
         ordered = [item for d in documents if (item := kept.get(d.doc_id) or built.get(d.doc_id))]
         for doc_id in {*report.added, *report.changed} - set(built):
             (report.added if doc_id in report.added else report.changed).remove(doc_id)

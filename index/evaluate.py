@@ -139,25 +139,34 @@ def load_dataset(folder: Path) -> DataSet:
         if not path.is_file():
             raise EvalError(f"{path} does not exist: a data set folder holds corpus.jsonl and questions.jsonl.")
     corpus_bytes = corpus_path.read_bytes()
-    documents = [
-        CorpusDoc(
-            doc_id=str(row["doc_id"]), title=str(row.get("title") or row["doc_id"]), text=str(row["text"]),
-            url=str(row["url"]) if row.get("url") else None,
-            published=_date(row.get("publish_date") or row.get("published")),
-            authors=_authors(row.get("authors") or row.get("author")),
-        )  # fmt: skip
-        for row in _jsonl(corpus_bytes, corpus_path, ("doc_id", "text"))
-    ]
+    documents = [_corpus_doc(row) for row in _jsonl(corpus_bytes, corpus_path, ("doc_id", "text"))]
     if len({d.doc_id for d in documents}) != len(documents):
         raise EvalError(f"{corpus_path} has repeated doc_id values.")
-    questions = [
-        EvalQuestion(
-            str(row["qid"]), str(row["question"]), tuple(str(a) for a in row["answers"]), str(row["doc_id"]),
-            doc_ids=tuple(str(d) for d in row.get("doc_ids") or ()), asked_on=_date(row.get("question_date")),
-        )  # fmt: skip
-        for row in _jsonl(questions_path.read_bytes(), questions_path, ("qid", "question", "answers", "doc_id"))
-    ]
+    required = ("qid", "question", "answers", "doc_id")
+    questions = [_question(row) for row in _jsonl(questions_path.read_bytes(), questions_path, required)]
     return DataSet(folder.name, documents, questions, hashlib.sha256(corpus_bytes).hexdigest())
+
+
+def _corpus_doc(row: dict[str, Any]) -> CorpusDoc:
+    return CorpusDoc(
+        doc_id=str(row["doc_id"]),
+        title=str(row.get("title") or row["doc_id"]),
+        text=str(row["text"]),
+        url=str(row["url"]) if row.get("url") else None,
+        published=_date(row.get("publish_date") or row.get("published")),
+        authors=_authors(row.get("authors") or row.get("author")),
+    )
+
+
+def _question(row: dict[str, Any]) -> EvalQuestion:
+    return EvalQuestion(
+        qid=str(row["qid"]),
+        question=str(row["question"]),
+        answers=tuple(str(a) for a in row["answers"]),
+        doc_id=str(row["doc_id"]),
+        doc_ids=tuple(str(d) for d in row.get("doc_ids") or ()),
+        asked_on=_date(row.get("question_date")),
+    )
 
 
 def _date(value: object) -> dt.date | None:

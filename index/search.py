@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .dates import period
 from .embedding import Embedder
 from .store import DATE, NUMBER, Generation, QueryPostings, content_stems, word_ids
 
@@ -55,7 +56,15 @@ FEATURES = (
     "off_title_coverage",  # the local share of the question's words that are not in the document's title
     "answer_kind",  # a "when" question and the sentence holds a date, a "how many" one and it holds a number
     "neighbour_answer_kind",  # the same, for an adjacent sentence
+    "in_period",  # the document is dated within the period the question names ("this week", "in 2021")
+    "after_asking",  # the document is dated after the day of asking (the asker cannot have meant it)
+    "doc_coverage",  # the share (collection idf) of the question's words found anywhere in the document
+    "doc_dense",  # the best passage cosine of the sentence's document among the candidates
+    "title_coverage",  # the share (collection idf) of the question's words in the document's title
+    "lede",  # how near the document's start the sentence's paragraph is: 1 / (1 + paragraph)
 )
+# Features that count against a sentence: their fitted weights are at most zero.
+NEGATIVE = frozenset({"after_asking"})
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,12 @@ class Weights:
     off_title_coverage: float = 2.878
     answer_kind: float = 0.756
     neighbour_answer_kind: float = 0.0
+    in_period: float = 0.0
+    after_asking: float = 0.0
+    doc_coverage: float = 0.0
+    doc_dense: float = 0.0
+    title_coverage: float = 0.0
+    lede: float = 0.0
     bias: float = -5.908
 
     def vector(self) -> np.ndarray:
@@ -254,7 +269,18 @@ def gather(
     p_dense = _best(generation.cosines("chunks", owner_ids, q), slot)
     p_lexical = _best(c_lexical[owner_ids], slot)
     coverage = _best(c_coverage, slot)
+    in_period, after_asking = _dated(generation, docs, query, today or dt.date.today())
+    doc_best = np.full(len(docs), -1.0, dtype=np.float32)
+    np.maximum.at(doc_best, doc_of, p_dense)
+    idf_total = float(idf.sum())
+    title_coverage = (in_title * idf).sum(axis=1) / idf_total if idf_total > 0 else np.zeros(len(ids))
     columns = {
+        "in_period": in_period[doc_of],
+        "after_asking": after_asking[doc_of],
+        "doc_coverage": _doc_coverage(generation, c_lists, docs, found.topic)[doc_of],
+        "doc_dense": doc_best[doc_of],
+        "title_coverage": title_coverage,
+        "lede": 1.0 / (1.0 + generation.sentence_paragraph[ids].astype(np.float32)),
         "sentence_dense": dense[at],
         "sentence_lexical": _scaled(_bm25_rows(s_lists, ids)),
         "passage_dense": p_dense,
@@ -271,6 +297,35 @@ def gather(
         "neighbour_answer_kind": near_kind,
     }
     return Evidence(ids, np.stack([columns[name] for name in FEATURES], axis=1).astype(np.float32))
+
+
+def _dated(generation: Generation, docs: np.ndarray, query: str, today: dt.date) -> tuple[np.ndarray, np.ndarray]:
+    """For each document row: dated within the question's period, and dated after the day of asking."""
+    published = generation.doc_published[docs]
+    dated = published > 0
+    after = dated & (published > today.toordinal() + 1)  # a day's grace for time zones
+    asked = period(query, today)
+    if asked is None:
+        within = np.zeros(len(docs), dtype=bool)
+    else:
+        within = dated & (published >= asked.first.toordinal()) & (published <= asked.last.toordinal())
+    return within.astype(np.float32), after.astype(np.float32)
+
+
+def _doc_coverage(generation: Generation, postings: QueryPostings, docs: np.ndarray, topic: str) -> np.ndarray:
+    """For each document row, the idf-weighted share of the query's words found in any of its passages;
+    a word the index has never seen counts as missing."""
+    if len(docs) == 0 or not postings.lists:
+        return np.zeros(len(docs), dtype=np.float32)
+    n_docs = max(postings.num_docs, 1)
+    found = np.zeros(len(docs), dtype=np.float64)
+    total = _unknown_words(generation.chunk_tokenizer, topic) * float(np.log1p(n_docs))
+    for rows, _ in postings.lists.values():
+        weight = float(np.log1p(n_docs / len(rows))) if len(rows) else 0.0
+        total += weight
+        if len(rows):
+            found += weight * np.isin(docs, generation.chunk_doc[rows])
+    return (found / total if total > 0 else found).astype(np.float32)
 
 
 def _beside(values: np.ndarray, near_at: np.ndarray, empty: float | bool) -> np.ndarray:

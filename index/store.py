@@ -160,6 +160,8 @@ class Generation:
         ).fetchall()
         self.documents: list[StoredDocument] = [StoredDocument.from_row(r) for r in rows]
         self.by_id = {d.doc_id: d for d in self.documents}
+        # Each document's publication day (proleptic ordinal; 0: undated), for the questions' periods.
+        self.doc_published = np.array([d.published.toordinal() if d.published else 0 for d in self.documents])
         n = self.manifest.sentences
         # Offsets are memory-mapped (bounded by the files' size: 40 bytes a sentence, 40 a chunk).
         sent = np.load(self.folder / "sentences.spans.npy", mmap_mode="r").view(np.ndarray)

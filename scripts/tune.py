@@ -1,11 +1,13 @@
 """Tune the fusion weights and excerpt shape on one half of an eval set; report both halves.
 
-    python scripts/tune.py ../shared/eval/squad-dev --fit --configs 0   # fit the weights (how they were made)
+    python scripts/tune.py ../shared/eval/squad-dev ../shared/eval/news-dev --fit --configs 0   # fit (as shipped)
     python scripts/tune.py ../shared/eval/squad-dev --configs 60        # random steps around the defaults
 
-Documents alternate between a dev half (even positions in corpus.jsonl) and a test half (odd). Every
-configuration is scored on the dev half only; the best one, and the shipped defaults, are then
-scored on the test half, so the reported figure is not fitted to itself. Retrieval features are
+Several sets are fitted and chosen together, each weighing the same. In each, documents alternate
+between a dev half (even positions in corpus.jsonl) and a test half (odd); a question belongs to the
+half of its (first) gold document. Every configuration is scored on the dev halves only; the best one,
+and the shipped defaults, are then scored on the test halves, so the reported figure is not fitted to
+itself. Questions are asked on their ``question_date`` where they have one. Retrieval features are
 gathered once per question; each configuration only re-ranks and re-cuts excerpts. ``--fit`` fits the
 weights by logistic regression with non-negative weights on the dev half (a candidate sentence is
 positive when it holds a gold answer) and scores them like the other configurations.
@@ -29,67 +31,41 @@ sys.path.insert(0, str(REPO))
 from index import IndexSettings, Library  # noqa: E402
 from index.answer import Shape, compose  # noqa: E402
 from index.evaluate import EvalQuestion, cache_key, contains_answer, load_dataset, write_sources  # noqa: E402
-from index.search import FEATURES, Evidence, Weights, gather  # noqa: E402
+from index.search import FEATURES, NEGATIVE, Evidence, Weights, gather  # noqa: E402
 from index.store import Generation  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", type=Path)
+    parser.add_argument("data", type=Path, nargs="+", help="one or more eval sets (fitted together)")
     parser.add_argument("--configs", type=int, default=60, help="random configurations to try")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fit", action="store_true", help="fit the weights by logistic regression on the dev half")
     parser.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength for --fit")
     parser.add_argument("--cache", type=Path, default=REPO / ".onrecord" / "eval-cache")
     parser.add_argument(
+        "--without", action="append", default=[], metavar="FEATURE", help="fit with this feature's weight at 0"
+    )
+    parser.add_argument(
         "--try", dest="tries", action="append", default=[], metavar="JSON",
         help='a configuration to score as well, e.g. \'{"sentence_lexical": 0.3, "neighbour_ratio": 0.0}\'',
     )  # fmt: skip
     args = parser.parse_args()
 
-    settings = IndexSettings(_env_file=None)  # type: ignore[call-arg]
-    dataset = load_dataset(args.data)
-    library = Library(settings)
-    workspace = args.cache / cache_key(dataset, library.embedder, settings, None)
-    settings = settings.model_copy(update={"docs_dir": workspace / "docs", "index_dir": workspace / "index"})
-    doc_ids = write_sources(dataset.documents, settings.docs_dir)
-    library = Library(settings, embedder=library.embedder)
-    library.rebuild()
-    generation = library.generation()
-    file_of = doc_ids  # source file id -> data set doc_id
+    sets = [_gather_set(folder, args.cache) for folder in args.data]
 
-    dev_docs = {d.doc_id for d in dataset.documents[::2]}
-    halves: dict[str, list[tuple[EvalQuestion, Evidence]]] = {"dev": [], "test": []}
-    started = time.perf_counter()
-    texts = [library.clean_question(q.question) for q in dataset.questions]
-    vectors = library.embedder.embed(texts)
-    for question, text, vector in zip(dataset.questions, texts, vectors, strict=True):
-        half = "dev" if question.doc_id in dev_docs else "test"
-        halves[half].append((question, gather(generation, vector, text)))
-    print(f"gathered {len(texts)} questions in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    def evaluate(weights: Weights, shape: Shape, half: str) -> dict[str, dict[str, float]]:
+        return {item.name: item.evaluate(weights, shape, half) for item in sets}
 
-    def evaluate(weights: Weights, shape: Shape, half: str) -> dict[str, float]:
-        hit1 = hit3 = doc1 = 0
-        items = halves[half]
-        for question, evidence in items:
-            answer = compose(
-                generation, question.question, evidence.rank(weights),
-                max_excerpts=3, budget=400, min_score=-1.0, shape=shape,
-            )  # fmt: skip
-            quotes = [e.quote for e in answer.excerpts]
-            hit1 += bool(quotes) and contains_answer(quotes[0], question.answers)
-            hit3 += any(contains_answer(q, question.answers) for q in quotes[:3])
-            if answer.excerpts:
-                doc1 += file_of.get(answer.excerpts[0].doc_id, answer.excerpts[0].doc_id) == question.doc_id
-        n = len(items)
-        return {"hit@1": hit1 / n, "hit@3": hit3 / n, "doc@1": doc1 / n}
+    def objective(result: dict[str, dict[str, float]]) -> float:  # every set counts the same
+        return sum(r["hit@1"] + r["hit@3"] for r in result.values()) / len(result)
 
     rng = random.Random(args.seed)
     configs: list[tuple[Weights, Shape]] = [(Weights(), Shape())]
     if args.fit:
-        fitted = fit(generation, halves["dev"], args.c)
+        fitted = fit(sets, args.c, frozenset(args.without))
         print(f"fitted: {asdict(fitted)}", file=sys.stderr)
-        configs += [(fitted, Shape(min_relative=r)) for r in (0.5, 0.6, 0.7, 0.8, 0.9)]
+        configs += [(fitted, Shape(min_relative=r)) for r in (0.15, 0.3, 0.5)]
     for text in args.tries:
         given = json.loads(text)
         shape_keys = {k: given.pop(k) for k in list(given) if k in Shape.__dataclass_fields__}
@@ -101,7 +77,7 @@ def main() -> None:
     results = []
     for number, (weights, shape) in enumerate(configs):
         dev = evaluate(weights, shape, "dev")
-        results.append((dev["hit@1"] + dev["hit@3"], dev, weights, shape))
+        results.append((objective(dev), dev, weights, shape))
         print(f"[{number + 1}/{len(configs)}] {dev} {asdict(weights)} {asdict(shape)}", file=sys.stderr)
     results.sort(key=lambda r: r[0], reverse=True)
     best = results[0]
@@ -113,40 +89,116 @@ def main() -> None:
             "dev": best[1],
             "test": evaluate(best[2], best[3], "test"),
         },
-        "questions": {half: len(items) for half, items in halves.items()},
+        "questions": {item.name: {half: len(rows) for half, rows in item.halves.items()} for item in sets},
+        "candidate_recall": {item.name: item.recall() for item in sets},
     }
     print(json.dumps(report, indent=1))
 
 
-def fit(generation: Generation, items: list[tuple[EvalQuestion, Evidence]], c: float) -> Weights:
+class _Set:
+    """One eval set's questions with their gathered evidence, split into a dev and a test half."""
+
+    def __init__(self, name: str, generation: Generation, file_of: dict[str, str]) -> None:
+        self.name = name
+        self.generation = generation
+        self.file_of = file_of  # source file id -> data set doc_id
+        self.halves: dict[str, list[tuple[EvalQuestion, Evidence]]] = {"dev": [], "test": []}
+
+    def evaluate(self, weights: Weights, shape: Shape, half: str) -> dict[str, float]:
+        hit1 = hit3 = doc1 = 0
+        items = self.halves[half]
+        for question, evidence in items:
+            answer = compose(
+                self.generation, question.question, evidence.rank(weights),
+                max_excerpts=3, budget=400, min_score=-1.0, shape=shape,
+            )  # fmt: skip
+            quotes = [e.quote for e in answer.excerpts]
+            hit1 += bool(quotes) and contains_answer(quotes[0], question.answers)
+            hit3 += any(contains_answer(q, question.answers) for q in quotes[:3])
+            if answer.excerpts:
+                first = answer.excerpts[0].doc_id
+                doc1 += self.file_of.get(first, first) in question.gold_docs
+        n = max(len(items), 1)
+        return {"hit@1": round(hit1 / n, 4), "hit@3": round(hit3 / n, 4), "doc@1": round(doc1 / n, 4)}
+
+    def labels(self, question: EvalQuestion, evidence: Evidence) -> list[bool]:
+        """Whether each candidate sentence holds a gold answer."""
+        generation = self.generation
+        out = []
+        for sentence in evidence.ids.tolist():
+            doc = int(generation.sentence_doc[sentence])
+            start, end = int(generation.sentence_start[sentence]), int(generation.sentence_end[sentence])
+            out.append(contains_answer(generation.text(doc, start, end), question.answers))
+        return out
+
+    def recall(self) -> dict[str, float]:
+        """The share of each half's questions with a candidate sentence that holds an answer (the ceiling)."""
+        return {
+            half: round(sum(any(self.labels(q, e)) for q, e in items) / max(len(items), 1), 4)
+            for half, items in self.halves.items()
+        }
+
+
+def _gather_set(folder: Path, cache: Path) -> _Set:
+    settings = IndexSettings(_env_file=None)  # type: ignore[call-arg]
+    dataset = load_dataset(folder)
+    library = Library(settings)
+    workspace = cache / cache_key(dataset, library.embedder, settings, None)
+    settings = settings.model_copy(update={"docs_dir": workspace / "docs", "index_dir": workspace / "index"})
+    doc_ids = write_sources(dataset.documents, settings.docs_dir)
+    library = Library(settings, embedder=library.embedder)
+    library.rebuild()
+    generation = library.generation()
+    item = _Set(dataset.name, generation, doc_ids)
+
+    dev_docs = {d.doc_id for d in dataset.documents[::2]}
+    started = time.perf_counter()
+    texts = [library.clean_question(q.question) for q in dataset.questions]
+    vectors = library.embedder.embed(texts)
+    for question, text, vector in zip(dataset.questions, texts, vectors, strict=True):
+        half = "dev" if question.doc_id in dev_docs else "test"
+        item.halves[half].append((question, gather(generation, vector, text, today=question.asked_on)))
+    print(f"{dataset.name}: gathered {len(texts)} questions in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return item
+
+
+def fit(sets: list[_Set], c: float, without: frozenset[str] = frozenset()) -> Weights:
     """Logistic-regression weights: the probability that a candidate sentence holds a gold answer.
 
-    Every weight is kept at or above zero: each feature is evidence for a sentence, and a negative
-    weight would only be an artefact of features that move together (it would, say, punish the
-    sentence with the best BM25 score once its word coverage is counted).
+    Fitted on the dev halves of every set together, each set weighing the same in the loss whatever
+    its number of questions, so a large set does not decide alone. Every weight is kept at or above
+    zero, but those of `NEGATIVE` features at or below: each feature is evidence for (or against) a
+    sentence, and a weight of the other sign would only be an artefact of features that move together.
     """
     from scipy.optimize import minimize
 
-    features, labels = [], []
-    for question, evidence in items:
-        for row, sentence in enumerate(evidence.ids.tolist()):
-            doc = int(generation.sentence_doc[sentence])
-            start, end = int(generation.sentence_start[sentence]), int(generation.sentence_end[sentence])
-            labels.append(contains_answer(generation.text(doc, start, end), question.answers))
-            features.append(evidence.features[row])
+    features, labels, weights = [], [], []
+    for item in sets:
+        rows = item.halves["dev"]
+        for question, evidence in rows:
+            labels.extend(item.labels(question, evidence))
+            features.extend(evidence.features)
+            weights.extend([1.0 / len(rows)] * len(evidence.ids))
     x = np.hstack([np.array(features, dtype=np.float64), np.ones((len(features), 1))])
     y = np.array(labels, dtype=np.float64)
+    sample = np.array(weights, dtype=np.float64)
+    sample *= len(sample) / sample.sum()
 
     def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
         z = x @ w
         p = 1.0 / (1.0 + np.exp(-z))
         penalty = 0.5 / c * float(w[:-1] @ w[:-1])
-        value = float(np.sum(np.logaddexp(0.0, z) - y * z)) + penalty
-        grad = x.T @ (p - y)
+        value = float(np.sum(sample * (np.logaddexp(0.0, z) - y * z))) + penalty
+        grad = x.T @ (sample * (p - y))
         grad[:-1] += w[:-1] / c
         return value, grad
 
-    bounds = [(0.0, None)] * len(FEATURES) + [(None, None)]
+    def bound(name: str) -> tuple[float | None, float | None]:
+        if name in without:
+            return (0.0, 0.0)
+        return (None, 0.0) if name in NEGATIVE else (0.0, None)
+
+    bounds = [bound(name) for name in FEATURES] + [(None, None)]
     w = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B", bounds=bounds).x
     values = {name: round(float(v), 3) for name, v in zip(FEATURES, w[:-1], strict=True)}
     return Weights(**values, bias=round(float(w[-1]), 3))

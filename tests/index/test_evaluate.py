@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 from collections.abc import Mapping, Sequence
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 from bot import cli, terminal
-from index import Answer, Excerpt, IndexSettings
+from index import Answer, Excerpt, IndexSettings, Library
 from index.evaluate import (
     EvalError,
     EvalOptions,
@@ -132,14 +133,14 @@ def test_an_answer_in_the_second_excerpt_counts_for_hit3_not_hit1() -> None:
     outcome = _outcome(answer)
     assert not hit_at(outcome, ["Black Sea"], 1)
     assert hit_at(outcome, ["Black Sea"], 3)
-    assert not doc_at_1(outcome, "danube")  # the first excerpt is from b.txt, which is "etna"
-    assert doc_at_1(outcome, "etna")
+    assert not doc_at_1(outcome, ("danube",))  # the first excerpt is from b.txt, which is "etna"
+    assert doc_at_1(outcome, ("etna",))
 
 
 def test_doc_at_1_maps_source_files_back_to_data_set_ids() -> None:
     outcome = _outcome(Answer(question="q", answered=True, excerpts=[_excerpt("Vienna stands on its banks.")]))
     assert outcome.doc_ids == ("danube",)
-    assert doc_at_1(outcome, "danube")
+    assert doc_at_1(outcome, ("danube",))
     assert not hit_at(outcome, ["Black Sea"], 3)
 
 
@@ -148,7 +149,7 @@ def test_an_abstained_answerable_question_is_a_miss_even_if_the_nearest_passage_
     outcome = _outcome(answer)
     assert not hit_at(outcome, ["Black Sea"], 1)
     assert not hit_at(outcome, ["Black Sea"], 3)
-    assert not doc_at_1(outcome, "danube")
+    assert not doc_at_1(outcome, ("danube",))
     assert outcome.best_quote == "the Black Sea"
     scores = score([_question()], [outcome])
     assert (scores.hit1, scores.hit3, scores.doc1, scores.abstained) == (0.0, 0.0, 0.0, 1.0)
@@ -282,6 +283,57 @@ def test_sources_get_safe_names_titles_and_a_mapping_back(tiny: Path, tmp_path: 
     etna = next(name for name, doc_id in mapping.items() if doc_id == "Mount Etna (Sicily)")
     assert (docs / etna).read_text("utf-8") == CORPUS[0]["text"]
     assert "title: Mount Etna" in (docs / f"{etna}.meta.yaml").read_text("utf-8")
+
+
+NEWS_DOC = {
+    "doc_id": "rtqa-1",
+    "title": "Storm floods the bay",
+    "text": "A storm flooded the bay on Tuesday. Ferries stayed in port.",
+    "url": "https://www.example-news.com/2023/01/03/storm.html",
+    "publish_date": "2023/01/03",
+    "authors": ["Ana Ruiz Bo Chen", "Ana Ruiz", "Bo Chen"],
+}
+
+
+def test_sources_carry_the_corpus_metadata_as_a_moderator_would_give_it(tmp_path: Path) -> None:
+    folder = _write_set(tmp_path / "news", [NEWS_DOC], [])
+    docs = tmp_path / "docs"
+    mapping = write_sources(load_dataset(folder).documents, docs)
+    (name,) = mapping
+    library = Library(make_settings(docs, tmp_path / "index"), embedder=HashEmbedder())
+    library.rebuild()
+    (source,) = library.sources()
+    assert source.url == NEWS_DOC["url"]
+    assert source.published == dt.date(2023, 1, 3)
+    assert source.author == "Ana Ruiz, Bo Chen"  # the run-together entry is dropped
+    assert "outlet: example-news.com" in (docs / f"{name}.meta.yaml").read_text("utf-8")
+
+
+def test_each_question_is_asked_on_its_own_date_and_nothing_else_of_it_reaches_the_library(
+    tmp_path: Path, settings: IndexSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    question = {
+        "qid": "n1", "question": "Which ferries stayed in port this week?", "answers": ["Ferries"],
+        "doc_id": "rtqa-1", "doc_ids": ["rtqa-1"], "question_date": "2023/01/05", "choices": ["Ferries", "Cars"],
+    }  # fmt: skip
+    folder = _write_set(tmp_path / "news", [NEWS_DOC], [question])
+    seen: list[tuple[str, dict[str, object]]] = []
+    real_ask = Library.ask
+
+    def recording_ask(self: Library, text: str, **kwargs: object) -> Answer:
+        seen.append((text, kwargs))
+        return real_ask(self, text, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Library, "ask", recording_ask)
+    run_eval(EvalOptions(data_dir=folder, cache_root=tmp_path / "cache"), settings, embedder=HashEmbedder())
+    assert seen and all(kwargs == {"now": dt.date(2023, 1, 5)} for _, kwargs in seen)
+    assert {text for text, _ in seen} == {question["question"]}
+
+
+def test_doc_at_1_counts_any_document_that_holds_the_answer(tmp_path: Path) -> None:
+    outcome = _outcome(Answer(question="q", answered=True, excerpts=[_excerpt("Vienna stands on its banks.")]))
+    assert doc_at_1(outcome, ("etna", "danube"))
+    assert not doc_at_1(outcome, ("etna",))
 
 
 def test_a_folder_without_the_files_is_a_clear_error(tmp_path: Path) -> None:
