@@ -79,12 +79,21 @@ def attribution_line(excerpt: Excerpt) -> str:
     return "— " + " · ".join(parts)
 
 
+def also_line(excerpt: Excerpt) -> str:
+    """ "Also reported by" the other sources telling the same sentence (escaped, at most three named)."""
+    if not excerpt.also:
+        return ""
+    names = [shorten(safe(other.author or other.title), META_LIMIT) for other in excerpt.also[:3]]
+    more = len(excerpt.also) - len(names)
+    return "\n-# Also reported by " + ", ".join(names) + (f" and {more} more" if more > 0 else "")
+
+
 def excerpt_block(excerpt: Excerpt, quote_limit: int | None = None) -> str:
-    """The quote as a block quote, then its attribution line."""
+    """The quote as a block quote, then its attribution line (and who else reported it)."""
     quote = safe(excerpt.quote)
     if quote_limit is not None:
         quote = shorten(quote, quote_limit)
-    return f"> {quote}\n{attribution_line(excerpt)}"
+    return f"> {quote}\n{attribution_line(excerpt)}{also_line(excerpt)}"
 
 
 def answer_embed(answer: Answer, page: int = 0, page_size: int = PAGE_SIZE) -> discord.Embed:
@@ -116,7 +125,7 @@ def _fit_blocks(excerpts: Sequence[Excerpt], budget: int) -> str:
     joined = "\n\n".join(blocks)
     if len(joined) <= budget:
         return joined
-    fixed = sum(len(attribution_line(e)) + 3 for e in excerpts) + 2 * (len(excerpts) - 1)
+    fixed = sum(len(attribution_line(e)) + len(also_line(e)) + 3 for e in excerpts) + 2 * (len(excerpts) - 1)
     per_quote = max((budget - fixed) // max(len(excerpts), 1), 20)
     return "\n\n".join(excerpt_block(e, per_quote) for e in excerpts)[:budget]
 

@@ -43,8 +43,19 @@ def _quote_block(number: int, excerpt: Excerpt, width: int) -> list[str]:
     lines = [f"  {number}. {body[0] if body else ''}"]
     lines += [f"     {line}" for line in body[1:]]
     lines.append(f"     — {attribution(excerpt)}")
+    if excerpt.also:
+        lines.append(f"     Also reported by: {also_reported(excerpt)}")
     lines.append("")
     return lines
+
+
+def also_reported(excerpt: Excerpt) -> str:
+    """The other sources telling the same sentence: "title (outlet or author, date)", separated by "; "."""
+    names = []
+    for other in excerpt.also:
+        details = ", ".join(p for p in (other.author, other.published.isoformat() if other.published else None) if p)
+        names.append(f"{other.title} ({details})" if details else other.title)
+    return "; ".join(names)
 
 
 def render_report(report: BuildReport) -> str:

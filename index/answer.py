@@ -12,9 +12,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from .models import Answer, Excerpt, normalised
+import numpy as np
+
+from .models import AlsoReported, Answer, Excerpt, normalised
 from .search import Candidate, topic_stems
 from .store import Generation
 
@@ -35,6 +37,11 @@ class Shape:
     min_relative: float = 0.15
 
 
+# Two sentences of different sources whose vectors are at least this close tell the same thing (an
+# agency report carried by several outlets, lightly edited): one is quoted, the others named beside it.
+SAME_REPORT_COSINE = 0.95
+
+
 @dataclass(frozen=True)
 class _Window:
     doc_row: int
@@ -44,6 +51,7 @@ class _Window:
     score: float
     confidence: float
     main: int  # the sentence that was ranked; the others are its context
+    also: list[int] = field(default_factory=list)  # rows of other documents telling the same sentence
 
 
 def compose(
@@ -82,13 +90,23 @@ def _windows(
     by_id = {c.sentence: c for c in candidates}
     chosen: list[_Window] = []
     seen_text: list[str] = []
-    seen_sentences: set[int] = set()  # fingerprints of every sentence already quoted
-    for candidate in candidates:
+    quoted: dict[int, _Window] = {}  # fingerprint of every sentence already quoted -> its excerpt
+    # The vectors of the first candidates, to tell the same report in other words (read in one go).
+    head = [c.sentence for c in candidates[: 8 * limit]]
+    vectors = generation.rows("sentences", np.array(head, dtype=np.int64)) if head else np.zeros((0, 1))
+    for number, candidate in enumerate(candidates):
         if len(chosen) >= limit:
             break
         sid = candidate.sentence
-        if int(generation.sentence_fingerprint[sid]) in seen_sentences:
-            continue  # this sentence (or a copy of it in another source) is already quoted
+        doc_row = int(generation.sentence_doc[sid])
+        same = quoted.get(int(generation.sentence_fingerprint[sid])) or _same_report(
+            generation, chosen, vectors, head, number
+        )
+        if same is not None:
+            # This sentence (or a copy of it) is already quoted: a copy in another source is named beside it.
+            if same.doc_row != doc_row and doc_row not in same.also:
+                same.also.append(doc_row)
+            continue
         window = _widen(generation, focus, candidate, by_id, budget, shape.neighbour_ratio)
         if any(w.doc_row == window.doc_row and w.start < window.end and window.start < w.end for w in chosen):
             continue
@@ -97,8 +115,23 @@ def _windows(
             continue
         chosen.append(window)
         seen_text.append(text)
-        seen_sentences.update(generation.sentence_fingerprint[list(window.sentences)].tolist())
+        quoted.update((f, window) for f in generation.sentence_fingerprint[list(window.sentences)].tolist())
     return chosen
+
+
+def _same_report(
+    generation: Generation, chosen: Sequence[_Window], vectors: np.ndarray, head: Sequence[int], number: int
+) -> _Window | None:
+    """The chosen excerpt of another document whose ranked sentence says what candidate ``number`` says."""
+    if number >= len(head) or not chosen:
+        return None
+    doc_row = int(generation.sentence_doc[head[number]])
+    for window in chosen:
+        if window.doc_row == doc_row or window.main not in head:
+            continue
+        if float(vectors[number] @ vectors[head.index(window.main)]) >= SAME_REPORT_COSINE:
+            return window
+    return None
 
 
 def _widen(
@@ -201,4 +234,10 @@ def _excerpt(generation: Generation, window: _Window) -> Excerpt:
         start=window.start,
         end=window.end,
         score=round(window.score, 4),
+        also=[_also(generation, row) for row in window.also],
     )
+
+
+def _also(generation: Generation, doc_row: int) -> AlsoReported:
+    doc = generation.documents[doc_row]
+    return AlsoReported(doc_id=doc.doc_id, title=doc.title, author=doc.author, url=doc.url, published=doc.published)

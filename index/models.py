@@ -80,8 +80,24 @@ class Skipped:
     reason: str
 
 
+class AlsoReported(BaseModel):
+    """Another source that tells the same sentence (a copy or a close variant), named beside an excerpt."""
+
+    model_config = ConfigDict(frozen=True)
+
+    doc_id: str
+    title: str
+    author: str | None
+    url: str | None
+    published: dt.date | None
+
+
 class Excerpt(BaseModel):
-    """An exact span of a source (``quote == text[start:end]``) with its attribution."""
+    """An exact span of a source (``quote == text[start:end]``) with its attribution.
+
+    ``also`` names other sources whose own sentence says the same (several outlets carrying one
+    report): they are not repeated as excerpts of their own.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -97,6 +113,7 @@ class Excerpt(BaseModel):
     start: int
     end: int
     score: float
+    also: list[AlsoReported] = []
 
 
 class Answer(BaseModel):

@@ -314,17 +314,20 @@ def _dated(generation: Generation, docs: np.ndarray, query: str, today: dt.date)
 
 def _doc_coverage(generation: Generation, postings: QueryPostings, docs: np.ndarray, topic: str) -> np.ndarray:
     """For each document row, the idf-weighted share of the query's words found in any of its passages;
-    a word the index has never seen counts as missing."""
+    a word the index has never seen counts as missing. A document's passages are one run of rows, so
+    whether a (sorted) posting list touches it is two binary searches."""
     if len(docs) == 0 or not postings.lists:
         return np.zeros(len(docs), dtype=np.float32)
     n_docs = max(postings.num_docs, 1)
+    first, end = generation.doc_chunks[docs, 0], generation.doc_chunks[docs, 1]
     found = np.zeros(len(docs), dtype=np.float64)
     total = _unknown_words(generation.chunk_tokenizer, topic) * float(np.log1p(n_docs))
     for rows, _ in postings.lists.values():
-        weight = float(np.log1p(n_docs / len(rows))) if len(rows) else 0.0
+        if not len(rows):
+            continue
+        weight = float(np.log1p(n_docs / len(rows)))
         total += weight
-        if len(rows):
-            found += weight * np.isin(docs, generation.chunk_doc[rows])
+        found += weight * (np.searchsorted(rows, first) < np.searchsorted(rows, end))
     return (found / total if total > 0 else found).astype(np.float32)
 
 

@@ -162,6 +162,9 @@ class Generation:
         self.by_id = {d.doc_id: d for d in self.documents}
         # Each document's publication day (proleptic ordinal; 0: undated), for the questions' periods.
         self.doc_published = np.array([d.published.toordinal() if d.published else 0 for d in self.documents])
+        self.doc_chunks = np.array([(d.chunk_first, d.chunk_end) for d in self.documents], dtype=np.int64).reshape(
+            -1, 2
+        )
         n = self.manifest.sentences
         # Offsets are memory-mapped (bounded by the files' size: 40 bytes a sentence, 40 a chunk).
         sent = np.load(self.folder / "sentences.spans.npy", mmap_mode="r").view(np.ndarray)

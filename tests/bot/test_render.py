@@ -267,3 +267,17 @@ def test_status_lists_what_is_served() -> None:
     assert fields["Documents"] == "1" and fields["Uptime"] == "1:02:05"
     assert fields["Answered / abstained"] == "5 / 2" and fields["Rebuild"] == "running now"
     assert re.search("MiniLM", fields["Model"] or "")
+
+
+def test_other_outlets_telling_the_same_sentence_are_named_under_the_quote_escaped() -> None:
+    from index.models import AlsoReported
+
+    others = [
+        AlsoReported(doc_id=f"o{i}.txt", title=f"Copy {i}", author=f"Outlet_{i}*", url=None, published=None)
+        for i in range(5)
+    ]
+    embed = render.answer_embed(answer(excerpt(also=others)))
+    description = embed.description or ""
+    assert "Also reported by Outlet\\_0\\*, Outlet\\_1\\*, Outlet\\_2\\* and 2 more" in description
+    assert_within_limits(embed)
+    assert "Also reported by" not in (render.answer_embed(answer(excerpt())).description or "")

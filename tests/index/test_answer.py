@@ -232,3 +232,37 @@ def test_a_sentence_longer_than_the_budget_is_cut_where_the_question_points() ->
     assert piece == piece.strip() and text[start - 101] == " "  # whole words
     prefix_start, prefix_end = _cut(text, 100, 120)  # nothing to look for: the sentence's start
     assert text[prefix_start - 100 : prefix_end - 100].startswith("In its long annual session")
+
+
+# -- the same report from several outlets ------------------------------------------------------------
+
+WIRE = (
+    "The city council voted on Tuesday to close the Harlow Street bridge for repairs until March.\n\n"
+    "“The bridge has reached the end of its life,” said Dana Okafor, the council's engineer.\n"
+)
+
+
+def test_one_report_carried_by_several_outlets_is_quoted_once_and_the_others_named(
+    real_embedder: SentenceTransformerEmbedder, tmp_path: Path
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    outlets = {"gazette.txt": "City Gazette", "herald.txt": "Morning Herald", "post.txt": "Evening Post"}
+    for number, (name, outlet) in enumerate(outlets.items()):
+        # The same agency copy, lightly edited by one outlet.
+        text = WIRE.replace("on Tuesday", "on Tuesday night") if number == 2 else WIRE
+        (docs / name).write_text(text, "utf-8")
+        (docs / f"{name}.meta.yaml").write_text(f"outlet: {outlet}\ntitle: Bridge to close\n", "utf-8")
+    (docs / "ferry.txt").write_text("The ferry to the island runs twice a day while the bridge is shut.\n", "utf-8")
+    library = Library(make_settings(docs, tmp_path / "index"), embedder=real_embedder)
+    library.rebuild()
+
+    answer = library.ask("Why is the Harlow Street bridge closing until March?")
+
+    assert answer.answered
+    assert_well_formed(library, answer.excerpts)
+    bridge = [e for e in answer.excerpts if "Harlow Street" in e.quote]
+    assert len(bridge) == 1, [e.quote for e in answer.excerpts]
+    named = {other.author for other in bridge[0].also}
+    assert named == set(outlets.values()) - {bridge[0].author}
+    assert all(other.doc_id != bridge[0].doc_id for other in bridge[0].also)
