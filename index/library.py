@@ -26,7 +26,7 @@ from .embedding import Embedder, load_embedder
 from .errors import CorruptIndexError, NoIndexError, QuestionError, SourceError
 from .loaders import SUPPORTED_SUFFIXES, load_document
 from .models import Answer, BuildReport, SourceInfo
-from .search import Candidate, gather, lexical
+from .search import CONFIDENCE_FEATURES, Candidate, gather, lexical
 from .settings import IndexSettings
 from .store import Generation, current_name, open_current
 
@@ -163,6 +163,14 @@ class Library:
         pending = self._workers.submit(self._embed_query, query)
         found = lexical(generation, query, doc_id=source)
         return gather(generation, pending.result(), query, doc_id=source, found=found, today=today).rank()
+
+    def confidence_features(self, question: str, *, now: dt.date | None = None) -> tuple[float, ...]:
+        """The best candidate's evidence as the abstention confidence reads it (`CONFIDENCE_FEATURES`);
+        zeros when nothing is found. For calibration (scripts/abstain.py)."""
+        generation = self.generation()
+        clean = self.clean_question(question)
+        candidates = self._candidates(generation, clean, None, now or dt.date.today()) if generation.n_sentences else []
+        return candidates[0].evidence if candidates else (0.0,) * len(CONFIDENCE_FEATURES)
 
     def _embed_query(self, query: str) -> np.ndarray:
         vector: np.ndarray = self.embedder.embed([query])[0]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,6 +107,33 @@ class Weights:
         return 1.0 / (1.0 + np.exp(-linear))
 
 
+# What the abstention confidence reads of the best candidate (`Candidate.evidence`), and how it weighs
+# them (`Confidence`).
+CONFIDENCE_FEATURES = ("sentence_dense", "passage_dense", "passage_coverage", "doc_coverage", "period_fit")
+
+
+@dataclass(frozen=True)
+class Confidence:
+    """How sure the best evidence is that the sources cover the question, on an absolute scale.
+
+    The fused score ranks; this decides whether to answer at all: the cosines of the sentence and of
+    its passage with the question, how much of the question's vocabulary (weighted by rarity) the
+    passage and its whole document contain, and whether the document is from the period the question
+    names. Scaled BM25 is left out: some sentence always scores 1.
+    """
+
+    sentence_dense: float = 0.3
+    passage_dense: float = 0.3
+    passage_coverage: float = 0.4
+    doc_coverage: float = 0.0
+    period_fit: float = 0.0
+    bias: float = 0.0
+
+    def of(self, evidence: Sequence[float]) -> float:
+        pairs = zip(CONFIDENCE_FEATURES, evidence, strict=True)
+        return float(sum(getattr(self, name) * value for name, value in pairs)) + self.bias
+
+
 @dataclass(frozen=True)
 class Candidate:
     """A sentence with its evidence."""
@@ -117,26 +145,28 @@ class Candidate:
     passage_dense: float
     passage_lexical: float
     coverage: float = 0.0
+    doc_coverage: float = 0.0
+    period_fit: float = 1.0  # 1 when the question names no period or the document is dated within it
+
+    @property
+    def evidence(self) -> tuple[float, ...]:
+        """The values `CONFIDENCE_FEATURES` name, in that order."""
+        return (self.sentence_dense, self.passage_dense, self.coverage, self.doc_coverage, self.period_fit)
 
     @property
     def confidence(self) -> float:
-        """How sure the evidence is that the sources cover the question, on an absolute scale.
-
-        The fused score ranks; this decides whether to answer at all: the cosines of the sentence and
-        of its passage with the question, and how much of the question's vocabulary (weighted by
-        rarity) the passage contains. Scaled BM25 is left out: some sentence always scores 1.
-        Weights chosen with held-out SQuAD articles as probes (BENCHMARKS.md, Abstention).
-        """
-        return 0.3 * self.sentence_dense + 0.3 * self.passage_dense + 0.4 * self.coverage
+        """`Confidence` of this candidate's evidence (compared with ``min_score``)."""
+        return Confidence().of(self.evidence)
 
 
 @dataclass(frozen=True)
 class Evidence:
     """Features of every candidate sentence of one query: ``features[i]`` (named by `FEATURES`)
-    belongs to sentence ``ids[i]``; rows sorted by id."""
+    belongs to sentence ``ids[i]``; rows sorted by id. ``period_named``: the question names a period."""
 
     ids: np.ndarray
     features: np.ndarray
+    period_named: bool = False
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.features[:, FEATURES.index(name)]
@@ -147,12 +177,27 @@ class Evidence:
         order = np.argsort(-scores, kind="stable")
         picked = self.features[order][:, [FEATURES.index(n) for n in _CANDIDATE_FIELDS]].tolist()
         return [
-            Candidate(sid, score, *values)
-            for sid, score, values in zip(self.ids[order].tolist(), scores[order].tolist(), picked, strict=True)
+            Candidate(
+                sid,
+                score,
+                sentence_dense=sd,
+                sentence_lexical=sl,
+                passage_dense=pd,
+                passage_lexical=pl,
+                coverage=cov,
+                doc_coverage=doc,
+                period_fit=within if self.period_named else 1.0,
+            )
+            for sid, score, (sd, sl, pd, pl, cov, doc, within) in zip(
+                self.ids[order].tolist(), scores[order].tolist(), picked, strict=True
+            )
         ]
 
 
-_CANDIDATE_FIELDS = ("sentence_dense", "sentence_lexical", "passage_dense", "passage_lexical", "passage_coverage")
+_CANDIDATE_FIELDS = (
+    "sentence_dense", "sentence_lexical", "passage_dense", "passage_lexical", "passage_coverage", "doc_coverage",
+    "in_period",
+)  # fmt: skip
 
 
 def retrieve(
@@ -269,7 +314,7 @@ def gather(
     p_dense = _best(generation.cosines("chunks", owner_ids, q), slot)
     p_lexical = _best(c_lexical[owner_ids], slot)
     coverage = _best(c_coverage, slot)
-    in_period, after_asking = _dated(generation, docs, query, today or dt.date.today())
+    named, in_period, after_asking = _dated(generation, docs, query, today or dt.date.today())
     doc_best = np.full(len(docs), -1.0, dtype=np.float32)
     np.maximum.at(doc_best, doc_of, p_dense)
     idf_total = float(idf.sum())
@@ -296,11 +341,12 @@ def gather(
         "answer_kind": own_kind,
         "neighbour_answer_kind": near_kind,
     }
-    return Evidence(ids, np.stack([columns[name] for name in FEATURES], axis=1).astype(np.float32))
+    return Evidence(ids, np.stack([columns[name] for name in FEATURES], axis=1).astype(np.float32), named)
 
 
-def _dated(generation: Generation, docs: np.ndarray, query: str, today: dt.date) -> tuple[np.ndarray, np.ndarray]:
-    """For each document row: dated within the question's period, and dated after the day of asking."""
+def _dated(generation: Generation, docs: np.ndarray, query: str, today: dt.date) -> tuple[bool, np.ndarray, np.ndarray]:
+    """Whether the question names a period; for each document row, whether it is dated within it, and
+    whether it is dated after the day of asking."""
     published = generation.doc_published[docs]
     dated = published > 0
     after = dated & (published > today.toordinal() + 1)  # a day's grace for time zones
@@ -309,7 +355,7 @@ def _dated(generation: Generation, docs: np.ndarray, query: str, today: dt.date)
         within = np.zeros(len(docs), dtype=bool)
     else:
         within = dated & (published >= asked.first.toordinal()) & (published <= asked.last.toordinal())
-    return within.astype(np.float32), after.astype(np.float32)
+    return asked is not None, within.astype(np.float32), after.astype(np.float32)
 
 
 def _doc_coverage(generation: Generation, postings: QueryPostings, docs: np.ndarray, topic: str) -> np.ndarray:
