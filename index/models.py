@@ -110,6 +110,11 @@ class Answer(BaseModel):
     # The best evidence's confidence (compared with ``min_score`` to decide whether to answer);
     # None when nothing was retrieved. For evaluation and calibration, not part of the public JSON.
     confidence: float | None = None
+    # A question about one person ("What did Dhillon say about Mexico?", or ``speaker=``): the name
+    # as asked (or as quoted, when it names one person), and the speakers of the sources it matched
+    # (empty: the sources quote nobody of that name). Every excerpt is then theirs.
+    speaker: str | None = None
+    speakers: list[str] = []
 
     def to_json_dict(self) -> dict[str, object]:
         """The public JSON shape of ``onrecord ask --json``."""
@@ -146,3 +151,34 @@ class BuildReport:
     seconds: float = 0.0
     full_rebuild_reason: str | None = None
     generation: str = ""
+
+
+@dataclass(frozen=True)
+class SpeakerInfo:
+    """A person (or a described source, "a Department of Homeland spokesperson") the sources quote."""
+
+    name: str
+    quotes: int  # quotations: runs of their sentences within one paragraph
+    sentences: int
+    documents: int
+
+
+class QuoteMatch(BaseModel):
+    """Where the sources hold a quote a member looked up, and how closely (0-100) it matches."""
+
+    excerpt: Excerpt
+    similarity: float
+    # Whether the speaker the member named is the one the sources give; None when they named nobody.
+    claim_agrees: bool | None = None
+
+
+class WhoSaid(BaseModel):
+    """What the sources say about who said a piece of text (``onrecord who-said``, "Who said this?")."""
+
+    text: str  # the quote looked up (what the member wrote, less any attribution around it)
+    claimed: str | None = None  # the speaker the member's text names for it, if any
+    matches: list[QuoteMatch] = []
+
+    @property
+    def found(self) -> bool:
+        return bool(self.matches)
