@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict
 
+NOT_COVERED = "The sources do not cover this question."
+
 
 @dataclass(frozen=True)
 class Document:
@@ -119,6 +121,14 @@ class Answer(BaseModel):
     def to_json_dict(self) -> dict[str, object]:
         """The public JSON shape of ``onrecord ask --json``."""
         return self.model_dump(mode="json", exclude={"closest", "confidence"})
+
+    def abstention(self) -> str:
+        """What to say when not answered, in one sentence."""
+        if self.speaker is None:
+            return NOT_COVERED
+        if not self.speakers:
+            return f"The sources quote nobody called {self.speaker}."
+        return f"The sources hold no quote of {self.speaker} on that."
 
 
 @dataclass(frozen=True)

@@ -112,7 +112,7 @@ def split_claim(text: str) -> Lookup:
     quoted = [m for m in _QUOTED.finditer(text) if len(m.group("quote").split()) >= 3]
     if quoted:
         best = max(quoted, key=lambda m: len(m.group("quote")))
-        return Lookup(best.group("quote").strip(), text[: best.start()] + " … " + text[best.end() :])
+        return Lookup(best.group("quote").strip(" ,;:"), text[: best.start()] + " … " + text[best.end() :])
     for pattern in _CLAIM_PATTERNS:  # Dhillon said: they just need ... / they just need ... — Dhillon
         found = pattern.search(text)
         if found is not None and _is_name(found.group("name")):
