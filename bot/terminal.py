@@ -76,21 +76,9 @@ def render_who_said(result: WhoSaid, width: int = 100) -> str:
         lines.append("The sources hold no such quote.")
         return "\n".join(lines) + "\n"
     for number, match in enumerate(result.matches, start=1):
-        lines.append(f"  {verdict(result, match.excerpt.speaker, match.claim_agrees)}")
+        lines.append(f"  {result.verdict(match)}")
         lines.extend(_quote_block(number, match.excerpt, width))
     return "\n".join(lines).rstrip() + "\n"
-
-
-def verdict(result: WhoSaid, speaker: str | None, claim_agrees: bool | None) -> str:
-    """One sentence: who said it according to the sources, and against the claim, if any."""
-    if speaker is None:
-        said = "The sources quote nobody for this: it is the text of the source itself."
-        if result.claimed:
-            return f"The sources do not attribute this to {result.claimed}: they quote nobody for it."
-        return said
-    if result.claimed and not claim_agrees:
-        return f"The sources attribute this to {speaker}, not {result.claimed}."
-    return f"The sources attribute this to {speaker}."
 
 
 def render_report(report: BuildReport) -> str:

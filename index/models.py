@@ -119,8 +119,10 @@ class Answer(BaseModel):
     speakers: list[str] = []
 
     def to_json_dict(self) -> dict[str, object]:
-        """The public JSON shape of ``onrecord ask --json``."""
-        return self.model_dump(mode="json", exclude={"closest", "confidence"})
+        """The public JSON shape of ``onrecord ask --json`` (``speaker`` and ``speakers`` only for a
+        question about a person)."""
+        hidden = {"closest", "confidence"} | ({"speaker", "speakers"} if self.speaker is None else set())
+        return self.model_dump(mode="json", exclude=hidden)
 
     def abstention(self) -> str:
         """What to say when not answered, in one sentence."""
@@ -192,3 +194,14 @@ class WhoSaid(BaseModel):
     @property
     def found(self) -> bool:
         return bool(self.matches)
+
+    def verdict(self, match: QuoteMatch) -> str:
+        """One sentence: whom the sources attribute a match to, set against the member's claim."""
+        speaker = match.excerpt.speaker
+        if speaker is None:
+            if self.claimed:
+                return f"The sources do not attribute this to {self.claimed}: they quote nobody for it."
+            return "The sources quote nobody for this: it is the source's own text."
+        if self.claimed and not match.claim_agrees:
+            return f"The sources attribute this to {speaker}, not {self.claimed}."
+        return f"The sources attribute this to {speaker}."
