@@ -148,7 +148,9 @@ def agrees(claimed: str, speaker: str | None) -> bool:
     return speaker is not None and names_match(name_words(claimed), name_words(speaker))
 
 
-def who_said(generation: Generation, table: SpeakerTable, text: str, budget: int) -> WhoSaid:
+def who_said(
+    generation: Generation, table: SpeakerTable, text: str, budget: int, min_similarity: float = MIN_SIMILARITY
+) -> WhoSaid:
     """The places in the sources that hold ``text`` (or its quoted part), best first."""
     lookup = split_claim(text)
     claimed = claimed_speaker(lookup.claim_text, table)
@@ -156,7 +158,7 @@ def who_said(generation: Generation, table: SpeakerTable, text: str, budget: int
     result = WhoSaid(text=lookup.quote, claimed=claimed)
     if len(query) < MIN_CHARS or generation.n_sentences == 0:
         return result
-    found = _aligned(generation, query)
+    found = _aligned(generation, query, min_similarity)
     if not found:
         return result
     best = found[0][0]
@@ -170,7 +172,7 @@ def who_said(generation: Generation, table: SpeakerTable, text: str, budget: int
     return result.model_copy(update={"matches": matches})
 
 
-def _aligned(generation: Generation, query: str) -> list[tuple[float, tuple[int, ...]]]:
+def _aligned(generation: Generation, query: str, cutoff: float) -> list[tuple[float, tuple[int, ...]]]:
     """(similarity, sentences covered) of each candidate window holding the query, best first; one
     per place (windows that cover the same sentences are one)."""
     tokens = word_ids(generation.tokenizer, query)
@@ -183,7 +185,7 @@ def _aligned(generation: Generation, query: str) -> list[tuple[float, tuple[int,
     seen: set[tuple[int, ...]] = set()
     found: list[tuple[float, int, tuple[int, ...]]] = []
     for sid in sorted(picked.tolist(), key=lambda s: -scores[s]):
-        hit = _align(generation, query, int(sid))
+        hit = _align(generation, query, int(sid), cutoff)
         if hit is not None and hit[1] not in seen:
             seen.add(hit[1])
             published = generation.documents[int(generation.sentence_doc[hit[1][0]])].published
@@ -192,29 +194,28 @@ def _aligned(generation: Generation, query: str) -> list[tuple[float, tuple[int,
     return [(similarity, sentences) for similarity, _, sentences in found]
 
 
-def _align(generation: Generation, query: str, sid: int) -> tuple[float, tuple[int, ...]] | None:
+def _align(generation: Generation, query: str, sid: int, cutoff: float) -> tuple[float, tuple[int, ...]] | None:
     """The query aligned in a window around sentence ``sid``: its similarity and the sentences the
-    alignment covers, or None when it is below `MIN_SIMILARITY`."""
+    alignment covers, or None when it is below ``cutoff``."""
     doc = generation.documents[int(generation.sentence_doc[sid])]
-    first = last = sid
     texts = {sid: reduced(_sentence(generation, sid))}
-    while sum(len(t) + 1 for t in texts.values()) < len(query) + 1 and last - first + 1 < MAX_WINDOW:
-        grown = False
-        # Forwards first: every sentence of a quote is a candidate, so the window grown from its
-        # first sentence covers it; backwards only at the end of the document.
-        for side in (last + 1, first - 1):
-            if doc.sentence_first <= side < doc.sentence_end and side not in texts:
-                texts[side] = reduced(_sentence(generation, side))
-                first, last = min(first, side), max(last, side)
-                grown = True
-                break
-        if not grown:
-            break
+    # The quote may start anywhere in this sentence and run on after it, or end in it: the window
+    # holds the query's length of text on either side of it (within the document).
+    first = last = sid
+    after = before = 0
+    while after < len(query) and last + 1 < doc.sentence_end and last - first + 1 < MAX_WINDOW:
+        last += 1
+        texts[last] = reduced(_sentence(generation, last))
+        after += len(texts[last]) + 1
+    while before < len(query) and first - 1 >= doc.sentence_first and last - first + 1 < MAX_WINDOW:
+        first -= 1
+        texts[first] = reduced(_sentence(generation, first))
+        before += len(texts[first]) + 1
     order = list(range(first, last + 1))
     window, starts = _joined([texts[s] for s in order])
     if len(window) < len(query) * 0.9:
         return None  # the document holds less text than the quote around here
-    alignment = fuzz.partial_ratio_alignment(query, window, score_cutoff=MIN_SIMILARITY)
+    alignment = fuzz.partial_ratio_alignment(query, window, score_cutoff=cutoff)
     if alignment is None:
         return None
     begin, end = alignment.dest_start, alignment.dest_end
