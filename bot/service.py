@@ -60,8 +60,11 @@ class LibraryService:
         return self._rebuilding.locked()
 
     async def prepare(self) -> BuildReport | None:
-        """Load the model and the index, building it first if there is none."""
-        return await asyncio.to_thread(self.library.ensure_index)
+        """Load the model and the index, building it first if there is none, and read who is quoted
+        (so the first question or speaker autocomplete does not wait for it)."""
+        report = await asyncio.to_thread(self.library.ensure_index)
+        await asyncio.to_thread(self.library.speaker_table)
+        return report
 
     def check_question(self, question: str) -> str:
         """Instant validation (no I/O): raises `QuestionError` with a message for the member."""

@@ -118,6 +118,13 @@ class SpeakerTable:
         self.quotes = list(_runs(generation, rows))
         self.quote_of = {sid: quote for quote in self.quotes for sid in quote.sentences}
         self._info = self._summaries()
+        # Speakers by their last word (compared form): what is typed must end with it, so matching
+        # looks at the few speakers whose last word ends the typed name, not at everyone.
+        self._by_last: defaultdict[str, list[SpeakerInfo]] = defaultdict(list)
+        for person in self._info:
+            words = name_words(person.name)
+            if words:
+                self._by_last[words[-1]].append(person)
 
     def _summaries(self) -> list[SpeakerInfo]:
         quotes = Counter(q.speaker for q in self.quotes)
@@ -136,10 +143,14 @@ class SpeakerTable:
         if exact:
             return exact
         words = name_words(typed)
+        compact = "".join(words)
+        possible = {id(p): p for k in range(len(compact)) for p in self._by_last.get(compact[k:], [])}
         return [
             p.name
             for p in self._info
-            if (not names_only or looks_like_a_name(p.name)) and names_match(words, name_words(p.name))
+            if id(p) in possible
+            and (not names_only or looks_like_a_name(p.name))
+            and names_match(words, name_words(p.name))
         ]
 
     def sentence_ids(self, names: Iterable[str]) -> np.ndarray:
