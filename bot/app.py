@@ -14,7 +14,7 @@ from .settings import BotSettings
 
 log = logging.getLogger(__name__)
 
-COGS = ("bot.cogs.ask", "bot.cogs.sources", "bot.cogs.admin")
+COGS = ("bot.cogs.ask", "bot.cogs.speakers", "bot.cogs.sources", "bot.cogs.admin")
 NO_MENTIONS = discord.AllowedMentions.none()
 
 

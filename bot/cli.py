@@ -65,7 +65,17 @@ def _parser() -> argparse.ArgumentParser:
     ask = add("ask", _cmd_ask, "answer a question with quotes from the sources")
     ask.add_argument("question")
     ask.add_argument("--source", help="answer from this document only (its id, see `onrecord sources`)")
+    ask.add_argument("--speaker", metavar="NAME", help="quote this person only (any of their names)")
     ask.add_argument("--json", action="store_true", help="print one JSON object")
+    speakers = add("speakers", _cmd_speakers, "list the people the sources quote, the most quoted first")
+    speakers.add_argument("--json", action="store_true", help="print a JSON array")
+    quotes = add("quotes", _cmd_quotes, "everything the sources quote a person saying, the newest source first")
+    quotes.add_argument("name", help="any of the person's names")
+    quotes.add_argument("--source", help="from this document only")
+    quotes.add_argument("--json", action="store_true", help="print one JSON object")
+    who = add("who-said", _cmd_who_said, "find a quote in the sources: who said it, where and when")
+    who.add_argument("text", help="the quote (quotation marks, case and spacing do not matter)")
+    who.add_argument("--json", action="store_true", help="print one JSON object")
     sources = add("sources", _cmd_sources, "list the indexed documents")
     sources.add_argument("--json", action="store_true", help="print a JSON array")
     add("run", _cmd_run, "start the Discord bot (needs DISCORD_TOKEN)")
@@ -120,11 +130,46 @@ def _cmd_ask(args: argparse.Namespace, settings: IndexSettings) -> int:
         print(terminal.render_report(report), end="", file=sys.stderr)
     else:
         library.ensure_index()
-    answer = library.ask(args.question, source=args.source)
+    answer = library.ask(args.question, source=args.source, speaker=args.speaker)
     if args.json:
         print(json.dumps(answer.to_json_dict(), ensure_ascii=False))
     else:
         print(terminal.render_answer(answer), end="")
+    return 0
+
+
+def _cmd_speakers(args: argparse.Namespace, settings: IndexSettings) -> int:
+    library = Library(settings)
+    library.ensure_index()
+    people = library.speakers()
+    if args.json:
+        print(json.dumps([p.__dict__ for p in people], ensure_ascii=False, indent=1))
+    else:
+        print(terminal.render_speakers(people), end="")
+    return 0
+
+
+def _cmd_quotes(args: argparse.Namespace, settings: IndexSettings) -> int:
+    library = Library(settings)
+    library.ensure_index()
+    names, excerpts = library.quotes(args.name, source=args.source)
+    if args.json:
+        body = {"speaker": args.name, "speakers": names, "quotes": [e.model_dump(mode="json") for e in excerpts]}
+        print(json.dumps(body, ensure_ascii=False))
+    else:
+        print(terminal.render_quotes(args.name, names, excerpts), end="")
+    return 0
+
+
+def _cmd_who_said(args: argparse.Namespace, settings: IndexSettings) -> int:
+    library = Library(settings)
+    library.clean_question(args.text)
+    library.ensure_index()
+    result = library.who_said(args.text)
+    if args.json:
+        print(json.dumps(result.model_dump(mode="json"), ensure_ascii=False))
+    else:
+        print(terminal.render_who_said(result), end="")
     return 0
 
 

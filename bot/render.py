@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import discord
 
-from index import Answer, BuildReport, Excerpt, LibraryStatus, SourceInfo
+from index import Answer, BuildReport, Excerpt, LibraryStatus, SourceInfo, WhoSaid
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256
@@ -33,6 +33,8 @@ SOURCE_ID_LIMIT = 150
 _INLINE_MARKDOWN = re.compile(r"([\\*_~|`\[\]])")
 _BLOCK_MARKDOWN = re.compile(r"^([>#-])")
 NOT_COVERED = "The sources do not cover this question."
+NO_SUCH_QUOTE = "The sources hold no such quote."
+QUOTES_PAGE_SIZE = 5
 ANSWER_COLOUR = discord.Colour.blurple()
 ABSTAIN_COLOUR = discord.Colour.light_grey()
 PAGE_SIZE = 3
@@ -100,18 +102,25 @@ def answer_embed(answer: Answer, page: int = 0, page_size: int = PAGE_SIZE) -> d
     """One page of an answer: up to ``page_size`` excerpts, best first, within every limit."""
     title = shorten(safe(answer.question), TITLE_LIMIT)
     if not answer.answered:
-        return discord.Embed(
-            title=title,
-            description=f"{NOT_COVERED} Nothing in them is close enough to quote as an answer. "
-            "Try other words, or see what is indexed with `/sources`.",
-            colour=ABSTAIN_COLOUR,
-        )
+        if answer.speaker is None:
+            hint = (
+                "Nothing in them is close enough to quote as an answer. "
+                "Try other words, or see what is indexed with `/sources`."
+            )
+        elif answer.speakers:
+            hint = "Try other words, or see everything they are quoted saying with `/quotes`."
+        else:
+            hint = "See who they quote with `/quotes` (start typing a name)."
+        description = f"{safe(shorten(answer.abstention(), DESCRIPTION_LIMIT - len(hint) - 1))} {hint}"
+        return discord.Embed(title=title, description=description, colour=ABSTAIN_COLOUR)
     excerpts = answer.excerpts[page * page_size : (page + 1) * page_size]
     total = len(answer.excerpts)
     first = page * page_size + 1
     footer = f"Excerpts {first}–{first + len(excerpts) - 1} of {total} · verbatim quotes from the sources"
     if len(excerpts) == 1:
         footer = f"Excerpt {first} of {total} · verbatim quotes from the sources"
+    if answer.speaker is not None:
+        footer += f" · {shorten(' '.join(answer.speaker.split()), META_LIMIT)} only"
     budget = min(DESCRIPTION_LIMIT, MESSAGE_EMBEDS_LIMIT - len(title) - len(footer) - 10)
     description = _fit_blocks(excerpts, budget)
     embed = discord.Embed(title=title, description=description, colour=ANSWER_COLOUR)
@@ -128,6 +137,47 @@ def _fit_blocks(excerpts: Sequence[Excerpt], budget: int) -> str:
     fixed = sum(len(attribution_line(e)) + len(also_line(e)) + 3 for e in excerpts) + 2 * (len(excerpts) - 1)
     per_quote = max((budget - fixed) // max(len(excerpts), 1), 20)
     return "\n\n".join(excerpt_block(e, per_quote) for e in excerpts)[:budget]
+
+
+def quotes_embed(
+    asked: str, names: Sequence[str], excerpts: Sequence[Excerpt], page: int, page_size: int = QUOTES_PAGE_SIZE
+) -> discord.Embed:
+    """One page of a person's quotes, the newest source first."""
+    who = ", ".join(names) if names else asked
+    title = shorten(safe(f"Quotes of {who}"), TITLE_LIMIT)
+    if not names:
+        description = (
+            f"The sources quote nobody called {safe(shorten(asked, META_LIMIT))}. "
+            "Start typing a name to see who they quote."
+        )
+        return discord.Embed(title=title, description=description, colour=ABSTAIN_COLOUR)
+    shown = excerpts[page * page_size : (page + 1) * page_size]
+    first = page * page_size + 1
+    footer = (
+        f"Quotes {first}–{first + len(shown) - 1} of {len(excerpts)} · page {page + 1} of "
+        f"{max(1, -(-len(excerpts) // page_size))} · the newest source first · verbatim"
+    )
+    budget = min(DESCRIPTION_LIMIT, MESSAGE_EMBEDS_LIMIT - len(title) - len(footer) - 10)
+    embed = discord.Embed(title=title, description=_fit_blocks(shown, budget), colour=ANSWER_COLOUR)
+    embed.set_footer(text=footer)
+    return embed
+
+
+def who_said_embed(result: WhoSaid) -> discord.Embed:
+    """Who the sources say said a text: for each place that holds it, the verdict and the quote."""
+    looked_up = f"Looked up: “{shorten(safe(result.text), 300)}”"
+    if not result.found:
+        description = f"{NO_SUCH_QUOTE} Nothing in them matches it word for word.\n{looked_up}"
+        return discord.Embed(title="Who said this?", description=description, colour=ABSTAIN_COLOUR)
+    verdicts = [f"**{shorten(safe(result.verdict(m)), META_LIMIT * 3)}**" for m in result.matches]
+    excerpts = [m.excerpt for m in result.matches]
+    footer = f"{len(excerpts)} place{'s' if len(excerpts) > 1 else ''} in the sources · verbatim quotes"
+    fixed = len(looked_up) + sum(len(v) + 3 for v in verdicts) + len(footer) + 30
+    blocks = _fit_blocks(excerpts, min(DESCRIPTION_LIMIT, MESSAGE_EMBEDS_LIMIT) - fixed).split("\n\n")
+    description = "\n\n".join([looked_up, *(f"{v}\n{b}" for v, b in zip(verdicts, blocks, strict=False))])
+    embed = discord.Embed(title="Who said this?", description=description[:DESCRIPTION_LIMIT], colour=ANSWER_COLOUR)
+    embed.set_footer(text=footer)
+    return embed
 
 
 def pages(answer: Answer, page_size: int = PAGE_SIZE) -> int:

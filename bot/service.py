@@ -12,7 +12,17 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from index import Answer, BuildInProgressError, BuildReport, Library, LibraryStatus, SourceInfo
+from index import (
+    Answer,
+    BuildInProgressError,
+    BuildReport,
+    Excerpt,
+    Library,
+    LibraryStatus,
+    SourceInfo,
+    SpeakerInfo,
+    WhoSaid,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,22 +60,43 @@ class LibraryService:
         return self._rebuilding.locked()
 
     async def prepare(self) -> BuildReport | None:
-        """Load the model and the index, building it first if there is none."""
-        return await asyncio.to_thread(self.library.ensure_index)
+        """Load the model and the index, building it first if there is none, and read who is quoted
+        (so the first question or speaker autocomplete does not wait for it)."""
+        report = await asyncio.to_thread(self.library.ensure_index)
+        await asyncio.to_thread(self.library.speaker_table)
+        return report
 
     def check_question(self, question: str) -> str:
         """Instant validation (no I/O): raises `QuestionError` with a message for the member."""
         return self.library.clean_question(question)
 
     async def ask(
-        self, question: str, *, source: str | None = None, context: str | None = None, limit: int | None = None
+        self,
+        question: str,
+        *,
+        source: str | None = None,
+        context: str | None = None,
+        limit: int | None = None,
+        speaker: str | None = None,
     ) -> Answer:
-        answer = await asyncio.to_thread(self.library.ask, question, source=source, context=context, limit=limit)
+        answer = await asyncio.to_thread(
+            self.library.ask, question, source=source, context=context, limit=limit, speaker=speaker
+        )
         if answer.answered:
             self.answered += 1
         else:
             self.abstained += 1
         return answer
+
+    async def speakers(self, typed: str = "") -> list[SpeakerInfo]:
+        """The people the sources quote (the first call reads them from the index)."""
+        return await asyncio.to_thread(self.library.speakers, typed)
+
+    async def quotes(self, speaker: str) -> tuple[list[str], list[Excerpt]]:
+        return await asyncio.to_thread(self.library.quotes, speaker)
+
+    async def who_said(self, text: str) -> WhoSaid:
+        return await asyncio.to_thread(self.library.who_said, text)
 
     async def sources(self) -> list[SourceInfo]:
         return await asyncio.to_thread(self.library.sources)

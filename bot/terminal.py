@@ -5,10 +5,11 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Sequence
 
-from index import Answer, BuildReport, Excerpt, SourceInfo
+from index import Answer, BuildReport, Excerpt, SourceInfo, SpeakerInfo, WhoSaid
 from index.evaluate import Calibration, EvalReport
+from index.models import NOT_COVERED
 
-NOT_COVERED = "The sources do not cover this question."
+__all__ = ["NOT_COVERED", "render_answer", "render_quotes", "render_speakers", "render_who_said"]
 
 
 def attribution(excerpt: Excerpt) -> str:
@@ -26,11 +27,13 @@ def attribution(excerpt: Excerpt) -> str:
 
 def render_answer(answer: Answer, width: int = 100) -> str:
     lines = [f"Q: {answer.question}", ""]
+    if answer.speaker is not None and answer.answered:
+        lines += [f"Quoting {answer.speaker} only.", ""]
     if answer.answered:
         for number, excerpt in enumerate(answer.excerpts, start=1):
             lines.extend(_quote_block(number, excerpt, width))
     else:
-        lines.append(NOT_COVERED)
+        lines.append(answer.abstention())
         if answer.closest:
             lines += ["", "Closest passages (not an answer):", ""]
             for number, excerpt in enumerate(answer.closest, start=1):
@@ -56,6 +59,37 @@ def also_reported(excerpt: Excerpt) -> str:
         details = ", ".join(p for p in (other.author, other.published.isoformat() if other.published else None) if p)
         names.append(f"{other.title} ({details})" if details else other.title)
     return "; ".join(names)
+
+
+def render_speakers(people: Sequence[SpeakerInfo]) -> str:
+    """The people the sources quote, the most quoted first."""
+    if not people:
+        return "The sources quote nobody by name.\n"
+    lines = [f"{'quotes':>6} {'sources':>7}  speaker"]
+    lines += [f"{p.quotes:>6} {p.documents:>7}  {p.name}" for p in people]
+    return "\n".join(lines) + "\n"
+
+
+def render_quotes(asked: str, names: Sequence[str], excerpts: Sequence[Excerpt], width: int = 100) -> str:
+    """A person's quotes, the newest source first."""
+    if not names:
+        return f"The sources quote nobody called {asked}.\n"
+    lines = [f"Quotes of {', '.join(names)} ({len(excerpts)}), the newest source first:", ""]
+    for number, excerpt in enumerate(excerpts, start=1):
+        lines.extend(_quote_block(number, excerpt, width))
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def render_who_said(result: WhoSaid, width: int = 100) -> str:
+    """Who the sources say said a text, and whether that is whom the text names."""
+    lines = [f"Who said: “{result.text}”", ""]
+    if not result.found:
+        lines.append("The sources hold no such quote.")
+        return "\n".join(lines) + "\n"
+    for number, match in enumerate(result.matches, start=1):
+        lines.append(f"  {result.verdict(match)}")
+        lines.extend(_quote_block(number, match.excerpt, width))
+    return "\n".join(lines).rstrip() + "\n"
 
 
 def render_report(report: BuildReport) -> str:

@@ -16,7 +16,7 @@ from .errors import (
     SourceError,
 )
 from .library import Library, LibraryStatus
-from .models import Answer, BuildReport, Excerpt, Skipped, SourceInfo
+from .models import Answer, BuildReport, Excerpt, QuoteMatch, Skipped, SourceInfo, SpeakerInfo, WhoSaid
 from .settings import IndexSettings
 
 __all__ = [
@@ -32,7 +32,10 @@ __all__ = [
     "LibraryStatus",
     "NoIndexError",
     "QuestionError",
+    "QuoteMatch",
     "Skipped",
     "SourceError",
     "SourceInfo",
+    "SpeakerInfo",
+    "WhoSaid",
 ]

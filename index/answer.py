@@ -63,9 +63,12 @@ def compose(
     budget: int,
     min_score: float,
     shape: Shape = Shape(),
+    within: frozenset[int] | None = None,
 ) -> Answer:
-    """The answer for ``question`` from ranked candidates."""
-    windows = _windows(generation, topic_stems(generation, question), candidates, max_excerpts, budget, shape)
+    """The answer for ``question`` from ranked candidates; with ``within`` (sentence ids, e.g. one
+    person's quotes) an excerpt grows only over those sentences."""
+    focus = topic_stems(generation, question)
+    windows = _windows(generation, focus, candidates, max_excerpts, budget, shape, within)
     confidence = windows[0].confidence if windows else None
     if not windows or windows[0].confidence < min_score:
         closest = [_excerpt(generation, w) for w in windows]
@@ -84,6 +87,7 @@ def _windows(
     limit: int,
     budget: int,
     shape: Shape,
+    within: frozenset[int] | None = None,
 ) -> list[_Window]:
     """Excerpt windows around the best candidates, at most ``limit``; ``focus`` is the question's
     topic words (stemmed), where a sentence longer than the budget is cut."""
@@ -107,7 +111,7 @@ def _windows(
             if same.doc_row != doc_row and doc_row not in same.also:
                 same.also.append(doc_row)
             continue
-        window = _widen(generation, focus, candidate, by_id, budget, shape.neighbour_ratio)
+        window = _widen(generation, focus, candidate, by_id, budget, shape.neighbour_ratio, within)
         if any(w.doc_row == window.doc_row and w.start < window.end and window.start < w.end for w in chosen):
             continue
         text = normalised(generation.text(window.doc_row, window.start, window.end))
@@ -141,8 +145,10 @@ def _widen(
     by_id: dict[int, Candidate],
     budget: int,
     ratio: float,
+    within: frozenset[int] | None = None,
 ) -> _Window:
-    """The candidate's sentence, grown sentence by sentence within its paragraph while it fits."""
+    """The candidate's sentence, grown sentence by sentence within its paragraph (and ``within``)
+    while it fits."""
     sid, score, confidence = candidate.sentence, candidate.score, candidate.confidence
     doc_row = int(generation.sentence_doc[sid])
     start, end = int(generation.sentence_start[sid]), int(generation.sentence_end[sid])
@@ -152,7 +158,9 @@ def _widen(
         return _Window(doc_row, start, end, (sid,), score, confidence, sid)
     first = last = sid
     while True:
-        options = [n for n in (last + 1, first - 1) if _joinable(generation, n, sid)]
+        options = [
+            n for n in (last + 1, first - 1) if _joinable(generation, n, sid) and (within is None or n in within)
+        ]
         options = [
             n for n in options
             if max(end, int(generation.sentence_end[n])) - min(start, int(generation.sentence_start[n])) <= budget
@@ -214,11 +222,24 @@ def _cut(
     return start + begin, start + begin + len(piece)
 
 
+def span_excerpt(generation: Generation, sentences: Sequence[int], budget: int, score: float = 1.0) -> Excerpt:
+    """Consecutive sentences of one document as an excerpt, cut at ``budget`` characters (from the
+    start, at a word's end) when longer."""
+    first, last = int(sentences[0]), int(sentences[-1])
+    doc_row = int(generation.sentence_doc[first])
+    start, end = int(generation.sentence_start[first]), int(generation.sentence_end[last])
+    if end - start > budget:
+        start, end = _cut(generation.text(doc_row, start, end), start, budget)
+        last = max(s for s in range(first, last + 1) if int(generation.sentence_start[s]) < end)
+    return _excerpt(generation, _Window(doc_row, start, end, tuple(range(first, last + 1)), score, score, first))
+
+
 def _excerpt(generation: Generation, window: _Window) -> Excerpt:
     doc = generation.documents[window.doc_row]
-    speakers = generation.speakers(window.sentences)
-    # The ranked sentence's speaker, else the first one its context quotes.
-    speaker = speakers.get(window.main) or next((speakers[s] for s in window.sentences if speakers.get(s)), None)
+    # The one person its sentences quote. When they quote two or more, whose words the excerpt is
+    # would be a guess: it names nobody rather than the wrong person.
+    named = {s for s in generation.speakers(window.sentences).values() if s}
+    speaker = named.pop() if len(named) == 1 else None
     page = doc.page_of(window.start)
     paragraph = int(generation.sentence_paragraph[window.sentences[0]]) + 1
     return Excerpt(

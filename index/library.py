@@ -21,14 +21,16 @@ from pathlib import Path
 import numpy as np
 
 from . import build as builder
-from .answer import compose
+from . import speakers as people
+from .answer import compose, span_excerpt
 from .embedding import Embedder, load_embedder
 from .errors import CorruptIndexError, NoIndexError, QuestionError, SourceError
 from .loaders import SUPPORTED_SUFFIXES, load_document
-from .models import Answer, BuildReport, SourceInfo
-from .search import CONFIDENCE_FEATURES, Candidate, gather, lexical
+from .models import Answer, BuildReport, Excerpt, SourceInfo, SpeakerInfo, WhoSaid
+from .search import CONFIDENCE_FEATURES, Candidate, gather, lexical, topic_stems
 from .settings import IndexSettings
-from .store import Generation, current_name, open_current
+from .store import Generation, content_stems, current_name, open_current
+from .whosaid import who_said
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,9 @@ _INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 _MENTION = re.compile(r"<(?:@[!&]?|#)\d+>|@(?:everyone|here)\b")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _QUERY_CACHE_SIZE = 1024
+# A sentence this close (cosine) to the topic of a question about its speaker answers it without
+# sharing a word: set by hand, high, so that a person is never quoted off the topic.
+_SAME_MEANING = 0.6
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,8 @@ class Library:
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="onrecord-embed")
+        self._speaker_table: people.SpeakerTable | None = None
+        self._speaker_lock = threading.Lock()
 
     @property
     def embedder(self) -> Embedder:
@@ -118,17 +125,22 @@ class Library:
         context: str | None = None,
         limit: int | None = None,
         now: dt.date | dt.datetime | None = None,
+        speaker: str | None = None,
     ) -> Answer:
         """Answer from the sources only, with at most ``limit`` excerpts (default: the setting).
 
         ``context`` (say, the previous question of a conversation) is added to what is searched for,
-        so a follow-up like "and who leads it?" finds the topic; it is never quoted. ``now`` is the
-        time of asking (default: the clock): "this week" or "the latest" are read against it, and a
-        source dated after it is one the asker could not have meant.
+        so a follow-up like "and who leads it?" finds the topic; it is never quoted. ``speaker`` (any
+        of a person's names) quotes that person only; a question like "What did Dhillon say about
+        Mexico?" does the same when the sources quote someone of that name. ``now`` is the time of
+        asking (default: the clock): "this week" or "the latest" are read against it, and a source
+        dated after it is one the asker could not have meant.
         """
         today = now.date() if isinstance(now, dt.datetime) else now or dt.date.today()
         started = time.perf_counter()
         clean = self.clean_question(question)
+        if speaker is not None and not " ".join(speaker.split()):
+            speaker = None
         generation = self.generation()
         if generation.manifest.dim != self.embedder.dim:
             raise CorruptIndexError(
@@ -137,20 +149,104 @@ class Library:
             )
         if source is not None and source not in generation.by_id:
             raise QuestionError(f"There is no source called {source!r}.")
-        query = f"{self.clean_question(context)} {clean}" if context else clean
-        candidates = self._candidates(generation, query, source, today) if generation.n_sentences else []
-        answer = compose(
-            generation, clean, candidates,
-            max_excerpts=limit or self.settings.max_excerpts, budget=self.settings.excerpt_chars,
-            min_score=self.settings.min_score,
-        )  # fmt: skip
+        table = self.speaker_table(generation)
+        about = self._about(table, clean, speaker)
+        limit = limit or self.settings.max_excerpts
+        if about is not None:
+            answer = self._ask_about(generation, table, about, clean, source, context, limit, today)
+        else:
+            query = f"{self.clean_question(context)} {clean}" if context else clean
+            candidates = self._candidates(generation, query, source, today) if generation.n_sentences else []
+            answer = compose(
+                generation, clean, candidates,
+                max_excerpts=limit, budget=self.settings.excerpt_chars, min_score=self.settings.min_score,
+            )  # fmt: skip
         log.info(
-            "answered=%s excerpts=%d in %.1f ms (question of %d chars)",
-            answer.answered, len(answer.excerpts), (time.perf_counter() - started) * 1000, len(clean),
+            "answered=%s excerpts=%d speaker=%s in %.1f ms (question of %d chars)",
+            answer.answered, len(answer.excerpts), about is not None, (time.perf_counter() - started) * 1000,
+            len(clean),
         )  # fmt: skip
         return answer
 
-    def _candidates(self, generation: Generation, query: str, source: str | None, today: dt.date) -> list[Candidate]:
+    def _about(self, table: people.SpeakerTable, question: str, speaker: str | None) -> people.SpeakerQuestion | None:
+        """Whom the question is about: the speaker asked for, else one it names in a "what did X say" way."""
+        if speaker is None:
+            return people.speaker_question(question, table)
+        asked = " ".join(self.clean_question(speaker).split())
+        names = table.match(asked)
+        return people.SpeakerQuestion(asked, names, people.without_names(question, names))
+
+    def _ask_about(
+        self,
+        generation: Generation,
+        table: people.SpeakerTable,
+        about: people.SpeakerQuestion,
+        question: str,
+        source: str | None,
+        context: str | None,
+        limit: int,
+        today: dt.date,
+    ) -> Answer:
+        """The answer quoting one person only: their quotes on the question's topic or, when it has
+        none ("What has Felbab-Brown said?"), their quotes, the newest source first."""
+        shown = about.names[0] if len(about.names) == 1 else about.asked
+        empty = Answer(question=question, answered=False, excerpts=[], speaker=shown, speakers=about.names)
+        allowed = table.sentence_ids(about.names)
+        if source is not None:
+            doc = generation.by_id[source]
+            allowed = allowed[(allowed >= doc.sentence_first) & (allowed < doc.sentence_end)]
+        if len(allowed) == 0:
+            return empty
+        topic = people.topic_words(people.without_names(about.topic, about.names))
+        if not topic_stems(generation, topic):
+            quotes = table.quotes_of(about.names, None if source is None else generation.by_id[source].row)
+            excerpts = [span_excerpt(generation, q.sentences, self.settings.excerpt_chars) for q in quotes[:limit]]
+            return empty.model_copy(update={"answered": True, "excerpts": excerpts})
+        query = f"{self.clean_question(context)} {topic}" if context else topic
+        ranked = self._candidates(generation, query, source, today, allowed)
+        candidates = self._on_topic(generation, table, topic, ranked, limit)
+        answer = compose(
+            generation, topic, candidates, max_excerpts=limit, budget=self.settings.excerpt_chars,
+            min_score=self.settings.min_score, within=frozenset(allowed.tolist()),
+        )  # fmt: skip
+        return answer.model_copy(update={"question": question, "speaker": shown, "speakers": about.names})
+
+    def _on_topic(
+        self,
+        generation: Generation,
+        table: people.SpeakerTable,
+        topic: str,
+        candidates: list[Candidate],
+        limit: int,
+    ) -> list[Candidate]:
+        """The best of a person's sentences whose own quotation speaks of the topic: it holds one of
+        the topic's words, or the sentence is very close to it in meaning. (The usual confidence
+        counts the words of the whole passage, which may be another person's or the reporter's:
+        asked what Felbab-Brown said about China, a passage that mentions China beside her quote
+        about profits is no answer.)"""
+        wanted = topic_stems(generation, topic)
+        kept: list[Candidate] = []
+        for candidate in candidates:
+            if len(kept) >= 4 * limit:
+                break
+            quote = table.quote_of.get(candidate.sentence)
+            sentences = quote.sentences if quote is not None else (candidate.sentence,)
+            doc_row = int(generation.sentence_doc[sentences[0]])
+            text = generation.text(
+                doc_row, int(generation.sentence_start[sentences[0]]), int(generation.sentence_end[sentences[-1]])
+            )
+            if candidate.sentence_dense >= _SAME_MEANING or wanted & content_stems(generation.tokenizer, text):
+                kept.append(candidate)
+        return kept
+
+    def _candidates(
+        self,
+        generation: Generation,
+        query: str,
+        source: str | None,
+        today: dt.date,
+        allowed: np.ndarray | None = None,
+    ) -> list[Candidate]:
         """Ranked sentences. The model embeds the query in a worker thread (onnxruntime and torch
         release the GIL) while this thread does the lexical half of the search: on two cores the
         question costs about the embedding plus the vector half (scripts/bench.py)."""
@@ -159,10 +255,12 @@ class Library:
             if vector is not None:
                 self._query_cache.move_to_end(query)  # repeated questions (a busy server) skip the model
         if vector is not None:
-            return gather(generation, vector, query, doc_id=source, today=today).rank()
+            return gather(generation, vector, query, doc_id=source, today=today, allowed=allowed).rank()
         pending = self._workers.submit(self._embed_query, query)
         found = lexical(generation, query, doc_id=source)
-        return gather(generation, pending.result(), query, doc_id=source, found=found, today=today).rank()
+        return gather(
+            generation, pending.result(), query, doc_id=source, found=found, today=today, allowed=allowed
+        ).rank()
 
     def confidence_features(self, question: str, *, now: dt.date | None = None) -> tuple[float, ...]:
         """The best candidate's evidence as the abstention confidence reads it (`CONFIDENCE_FEATURES`);
@@ -194,6 +292,42 @@ class Library:
         if not any(ch.isalnum() for ch in text):
             raise QuestionError("Please ask a question in words: this one has nothing to search for.")
         return text
+
+    # -- speakers --------------------------------------------------------------------------------
+
+    def speaker_table(self, generation: Generation | None = None) -> people.SpeakerTable:
+        """Who is quoted where in the generation served (read from the index once per generation)."""
+        generation = generation or self.generation()
+        with self._speaker_lock:
+            if self._speaker_table is None or self._speaker_table.generation is not generation:
+                started = time.perf_counter()
+                self._speaker_table = people.SpeakerTable(generation)
+                log.info("read the speakers of %s in %.1f ms", generation.name, (time.perf_counter() - started) * 1000)
+            return self._speaker_table
+
+    def speakers(self, typed: str = "") -> list[SpeakerInfo]:
+        """The people the sources quote, the most quoted first; with ``typed``, those one of whose
+        names starts with it (for autocomplete)."""
+        return people.speakers_matching(self.speaker_table().people(), typed)
+
+    def quotes(self, speaker: str, *, source: str | None = None) -> tuple[list[str], list[Excerpt]]:
+        """Everything the sources quote a person saying (any of their names), the newest source
+        first: the speakers matched and their quotations, each within the excerpt budget."""
+        generation = self.generation()
+        if source is not None and source not in generation.by_id:
+            raise QuestionError(f"There is no source called {source!r}.")
+        table = self.speaker_table(generation)
+        names = table.match(" ".join(self.clean_question(speaker).split()))
+        doc_row = None if source is None else generation.by_id[source].row
+        quotes = table.quotes_of(names, doc_row)
+        return names, [span_excerpt(generation, q.sentences, self.settings.excerpt_chars) for q in quotes]
+
+    def who_said(self, text: str) -> WhoSaid:
+        """Where the sources hold ``text`` (word for word or nearly), with its speaker; and whether the
+        speaker the text itself names for it is the one the sources give."""
+        clean = self.clean_question(text)
+        generation = self.generation()
+        return who_said(generation, self.speaker_table(generation), clean, self.settings.excerpt_chars)
 
     # -- sources ---------------------------------------------------------------------------------
 

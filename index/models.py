@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict
 
+NOT_COVERED = "The sources do not cover this question."
+
 
 @dataclass(frozen=True)
 class Document:
@@ -127,10 +129,29 @@ class Answer(BaseModel):
     # The best evidence's confidence (compared with ``min_score`` to decide whether to answer);
     # None when nothing was retrieved. For evaluation and calibration, not part of the public JSON.
     confidence: float | None = None
+    # A question about one person ("What did Dhillon say about Mexico?", or ``speaker=``): the name
+    # as asked (or as quoted, when it names one person), and the speakers of the sources it matched
+    # (empty: the sources quote nobody of that name). Every excerpt is then theirs.
+    speaker: str | None = None
+    speakers: list[str] = []
 
     def to_json_dict(self) -> dict[str, object]:
-        """The public JSON shape of ``onrecord ask --json``."""
-        return self.model_dump(mode="json", exclude={"closest", "confidence"})
+        """The public JSON shape of ``onrecord ask --json`` (``speaker`` and ``speakers`` only for a
+        question about a person, an excerpt's ``also`` only when other sources tell the same)."""
+        hidden = {"closest", "confidence"} | ({"speaker", "speakers"} if self.speaker is None else set())
+        data = self.model_dump(mode="json", exclude=hidden)
+        for excerpt in data["excerpts"]:
+            if not excerpt["also"]:
+                del excerpt["also"]
+        return data
+
+    def abstention(self) -> str:
+        """What to say when not answered, in one sentence."""
+        if self.speaker is None:
+            return NOT_COVERED
+        if not self.speakers:
+            return f"The sources quote nobody called {self.speaker}."
+        return f"The sources hold no quote of {self.speaker} on that."
 
 
 @dataclass(frozen=True)
@@ -163,3 +184,45 @@ class BuildReport:
     seconds: float = 0.0
     full_rebuild_reason: str | None = None
     generation: str = ""
+
+
+@dataclass(frozen=True)
+class SpeakerInfo:
+    """A person (or a described source, "a Department of Homeland spokesperson") the sources quote."""
+
+    name: str
+    quotes: int  # quotations: runs of their sentences within one paragraph
+    sentences: int
+    documents: int
+
+
+class QuoteMatch(BaseModel):
+    """Where the sources hold a quote a member looked up, and how closely (0-100) it matches."""
+
+    excerpt: Excerpt
+    similarity: float
+    # Whether the speaker the member named is the one the sources give; None when they named nobody.
+    claim_agrees: bool | None = None
+
+
+class WhoSaid(BaseModel):
+    """What the sources say about who said a piece of text (``onrecord who-said``, "Who said this?")."""
+
+    text: str  # the quote looked up (what the member wrote, less any attribution around it)
+    claimed: str | None = None  # the speaker the member's text names for it, if any
+    matches: list[QuoteMatch] = []
+
+    @property
+    def found(self) -> bool:
+        return bool(self.matches)
+
+    def verdict(self, match: QuoteMatch) -> str:
+        """One sentence: whom the sources attribute a match to, set against the member's claim."""
+        speaker = match.excerpt.speaker
+        if speaker is None:
+            if self.claimed:
+                return f"The sources do not attribute this to {self.claimed}: they quote nobody for it."
+            return "The sources quote nobody for this: it is the source's own text."
+        if self.claimed and not match.claim_agrees:
+            return f"The sources attribute this to {speaker}, not {self.claimed}."
+        return f"The sources attribute this to {speaker}."

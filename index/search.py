@@ -40,6 +40,9 @@ LEXICAL_SCAN_LIMIT = 200_000
 # Passages taken from each index. Searching every sentence's vector as well found nothing more on SQuAD
 # once 16 passages come from each (BENCHMARKS.md), so sentences have no vector index of their own.
 PASSAGE_DEPTH = 16
+# A restriction to this many sentences or fewer (`gather`'s ``allowed``) scores every one of them:
+# about the cost of the usual candidates of a question.
+ALLOWED_SCAN = 2_000
 
 
 FEATURES = (
@@ -252,11 +255,13 @@ def gather(
     doc_id: str | None = None,
     found: Lexical | None = None,
     today: dt.date | None = None,
+    allowed: np.ndarray | None = None,
 ) -> Evidence:
     """The candidate sentences of a query (vector ``q``, text ``query``) and their features.
 
     ``found`` is the query's `lexical` half when the caller computed it already; ``today`` is the day
-    the question is asked (default: the clock's).
+    the question is asked (default: the clock's). ``allowed`` (sorted sentence ids, e.g. one person's
+    quotes) restricts the candidates to those sentences.
     """
     found = found or lexical(generation, query, doc_id=doc_id)
     s_range, c_range, s_lists, c_lists, c_lexical = (
@@ -269,6 +274,8 @@ def gather(
     for chunk in chunk_ids:
         candidate_ids.update(range(int(generation.chunk_first[chunk]), int(generation.chunk_last[chunk]) + 1))
     ids = np.array(sorted(i for i in candidate_ids if s_range[0] <= i < s_range[1]), dtype=np.int64)
+    if allowed is not None:
+        ids = _restricted(ids, allowed, s_lists, s_range)
     if len(ids) == 0:
         return Evidence(ids, np.zeros((0, len(FEATURES)), dtype=np.float32))
 
@@ -375,6 +382,17 @@ def _doc_coverage(generation: Generation, postings: QueryPostings, docs: np.ndar
         total += weight
         found += weight * (np.searchsorted(rows, first) < np.searchsorted(rows, end))
     return (found / total if total > 0 else found).astype(np.float32)
+
+
+def _restricted(ids: np.ndarray, allowed: np.ndarray, postings: QueryPostings, window: tuple[int, int]) -> np.ndarray:
+    """The candidates within ``allowed``. A few allowed sentences are all scored (a person's quotes
+    may share no passage with the best ones); of many, the usual candidates among them and their
+    best by BM25."""
+    inside = allowed[(allowed >= window[0]) & (allowed < window[1])].astype(np.int64)
+    if len(inside) <= ALLOWED_SCAN:
+        return inside
+    best = inside[_top(_bm25_rows(postings, inside), SENTENCE_DEPTH * 4)]
+    return np.union1d(np.intersect1d(ids, inside), best)
 
 
 def _beside(values: np.ndarray, near_at: np.ndarray, empty: float | bool) -> np.ndarray:

@@ -220,6 +220,14 @@ class Generation:
             rows = self._db.execute(f"SELECT id, speaker FROM sentences WHERE id IN ({marks})", ids).fetchall()
         return {int(i): s for i, s in rows}
 
+    def quoted_sentences(self) -> list[tuple[int, str]]:
+        """``(sentence id, speaker)`` of every sentence that has a speaker, in id order."""
+        with self._db_lock:
+            rows = self._db.execute(
+                "SELECT id, speaker FROM sentences WHERE speaker IS NOT NULL AND speaker != '' ORDER BY id"
+            ).fetchall()
+        return [(int(i), str(s)) for i, s in rows]
+
     def full_document(self, doc_row: int) -> tuple[Document, list[Sentence], list[Chunk]]:
         """Everything stored for one document, to carry it into the next generation unchanged."""
         with self._db_lock:

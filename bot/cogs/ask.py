@@ -26,7 +26,7 @@ PAGES = 3  # "More excerpts" pages through up to this many pages of excerpts
 THREAD_MEMORY = 2000
 
 
-def _ask_cooldown(interaction: discord.Interaction) -> app_commands.Cooldown | None:
+def question_cooldown(interaction: discord.Interaction) -> app_commands.Cooldown | None:
     settings = interaction.client.settings  # type: ignore[attr-defined]
     return app_commands.Cooldown(settings.ask_rate, settings.ask_per_seconds)
 
@@ -41,6 +41,17 @@ async def source_autocomplete(interaction: discord.Interaction, current: str) ->
             label = render.shorten(f"{info.title} ({info.doc_id})", 100)
             choices.append(app_commands.Choice(name=label, value=info.doc_id[:100]))
     return choices[:25]
+
+
+async def speaker_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    """People the sources quote, one of whose names starts with what has been typed; the most quoted first."""
+    service = interaction.client.service  # type: ignore[attr-defined]
+    choices = []
+    for person in (await service.speakers(current[:100]))[:25]:
+        plural = "" if person.quotes == 1 else "s"
+        label = render.shorten(f"{person.name} ({person.quotes} quote{plural})", 100)
+        choices.append(app_commands.Choice(name=label, value=person.name[:100]))
+    return choices
 
 
 class AnswerView(discord.ui.View):
@@ -97,17 +108,23 @@ class AskCog(commands.Cog):
     @app_commands.describe(
         question="What you want to know; the answer quotes the sources word for word.",
         source="Answer from this document only.",
+        speaker="Quote only this person (start typing a name: the people the sources quote).",
         private="Only you see the answer (you can still post it to the channel).",
     )
-    @app_commands.autocomplete(source=source_autocomplete)
-    @app_commands.checks.dynamic_cooldown(_ask_cooldown)
+    @app_commands.autocomplete(source=source_autocomplete, speaker=speaker_autocomplete)
+    @app_commands.checks.dynamic_cooldown(question_cooldown)
     async def ask(
-        self, interaction: discord.Interaction, question: str, source: str | None = None, private: bool = False
+        self,
+        interaction: discord.Interaction,
+        question: str,
+        source: str | None = None,
+        speaker: str | None = None,
+        private: bool = False,
     ) -> None:
         """Ask a question; get verbatim, attributed quotes from the sources."""
         self.service.check_question(question)
         await interaction.response.defer(ephemeral=private, thinking=True)
-        answer = await self.service.ask(question, source=source, limit=render.PAGE_SIZE * PAGES)
+        answer = await self.service.ask(question, source=source, speaker=speaker, limit=render.PAGE_SIZE * PAGES)
         view = AnswerView(answer, private=private, owner_id=interaction.user.id)
         await interaction.followup.send(embed=view.embed(), view=view, ephemeral=private, allowed_mentions=NO_MENTIONS)
 

@@ -25,7 +25,17 @@ SEED_ID = "2022-09-01-mexican-cartels-fentanyl.txt"
 CARTELS = "What do the cartels need to make fentanyl?"
 OFF_TOPIC = "How do I bake sourdough bread?"
 # Run together once the index exists.
-LATER = {"index": ("index",), "off-topic": ("ask", OFF_TOPIC, "--json"), "sources": ("sources", "--json")}
+LATER = {
+    "index": ("index",),
+    "off-topic": ("ask", OFF_TOPIC, "--json"),
+    "sources": ("sources", "--json"),
+    "speaker": ("ask", CARTELS, "--speaker", "DHILLON", "--json"),
+    "about-a-person": ("ask", "What has Felbab-Brown said?"),
+    "speakers": ("speakers", "--json"),
+    "quotes": ("quotes", "maltz"),
+    "who-said": ("who-said", "“They just need precursor chemicals,” Maltz said.", "--json"),
+    "who-said-nothing": ("who-said", "Sourdough needs a long, slow rise overnight"),
+}
 EXCERPT_KEYS = {
     "quote", "doc_id", "title", "path", "url", "author", "published", "speaker", "location", "start", "end", "score",
 }  # fmt: skip
@@ -176,3 +186,57 @@ def test_an_empty_question_fails_with_one_line_and_no_traceback(workspace: Works
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("onrecord: ") and "question" in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_ask_with_a_speaker_quotes_only_that_person(
+    workspace: Workspace, later: dict[str, subprocess.CompletedProcess[str]]
+) -> None:
+    result = later["speaker"]
+
+    assert result.returncode == 0, result.stderr
+    answer = one_json_object(result.stdout)
+    assert (answer["speaker"], answer["speakers"], answer["answered"]) == ("Uttam Dhillon", ["Uttam Dhillon"], True)
+    excerpts = answer["excerpts"]
+    assert isinstance(excerpts, list) and excerpts
+    assert any("precursor chemicals" in e["quote"] for e in excerpts)
+    for excerpt in excerpts:
+        assert excerpt["speaker"] == "Uttam Dhillon"
+        text = (workspace.docs / excerpt["doc_id"]).read_bytes().decode("utf-8")
+        assert excerpt["quote"] == text[excerpt["start"] : excerpt["end"]]
+
+
+def test_a_question_about_a_person_quotes_them(later: dict[str, subprocess.CompletedProcess[str]]) -> None:
+    result = later["about-a-person"]
+
+    assert result.returncode == 0, result.stderr
+    assert "Quoting Wanda Felbab-Brown only." in result.stdout
+    attributions = [line.strip() for line in result.stdout.splitlines() if line.strip().startswith("— ")]
+    assert len(attributions) == 3
+    assert all(line.startswith("— Wanda Felbab-Brown · ") for line in attributions)
+    assert "Dhillon said" not in result.stdout
+
+
+def test_speakers_and_quotes(later: dict[str, subprocess.CompletedProcess[str]]) -> None:
+    speakers, quotes = later["speakers"], later["quotes"]
+
+    assert speakers.returncode == 0 and quotes.returncode == 0, speakers.stderr + quotes.stderr
+    people = {row["name"]: row for row in json.loads(speakers.stdout)}
+    assert {"Uttam Dhillon", "Derek Maltz", "Wanda Felbab-Brown"} <= set(people)
+    assert people["Uttam Dhillon"]["quotes"] == max(p["quotes"] for p in people.values())
+    assert quotes.stdout.startswith("Quotes of Derek Maltz (1)")
+    assert "Mexican cartels run a global enterprise." in quotes.stdout
+
+
+def test_who_said_names_the_speaker_and_corrects_the_claim(
+    later: dict[str, subprocess.CompletedProcess[str]],
+) -> None:
+    found, nothing = later["who-said"], later["who-said-nothing"]
+
+    assert found.returncode == 0 and nothing.returncode == 0, found.stderr + nothing.stderr
+    result = one_json_object(found.stdout)
+    assert result["claimed"] == "Maltz"
+    [match] = result["matches"]
+    assert match["claim_agrees"] is False
+    assert match["excerpt"]["speaker"] == "Uttam Dhillon" and match["excerpt"]["published"] == "2022-09-01"
+    assert match["excerpt"]["quote"] == "“They just need precursor chemicals,” Dhillon said."
+    assert "The sources hold no such quote." in nothing.stdout

@@ -10,7 +10,7 @@ import discord
 import pytest
 
 from bot import render
-from index import Answer, BuildReport, Excerpt, LibraryStatus, Skipped, SourceInfo
+from index import Answer, BuildReport, Excerpt, LibraryStatus, QuoteMatch, Skipped, SourceInfo, WhoSaid
 
 
 def excerpt(quote: str = "They just need precursor chemicals.", **fields: Any) -> Excerpt:
@@ -281,3 +281,58 @@ def test_other_outlets_telling_the_same_sentence_are_named_under_the_quote_escap
     assert "Also reported by Outlet\\_0\\*, Outlet\\_1\\*, Outlet\\_2\\* and 2 more" in description
     assert_within_limits(embed)
     assert "Also reported by" not in (render.answer_embed(answer(excerpt())).description or "")
+
+
+# -- speakers ------------------------------------------------------------------------------------
+
+
+def test_a_speaker_answer_says_whom_it_quotes_and_abstains_in_their_name() -> None:
+    quoted = Answer(
+        question="What did Dhillon say?", answered=True, excerpts=[excerpt()], speaker="Uttam Dhillon",
+        speakers=["Uttam Dhillon"],
+    )  # fmt: skip
+    none_on_that = quoted.model_copy(update={"answered": False, "excerpts": []})
+    nobody = none_on_that.model_copy(update={"speaker": "**Biden** @everyone", "speakers": []})
+
+    assert "Uttam Dhillon only" in (render.answer_embed(quoted).footer.text or "")
+    assert (render.answer_embed(none_on_that).description or "").startswith(
+        "The sources hold no quote of Uttam Dhillon on that."
+    )
+    description = render.answer_embed(nobody).description or ""
+    assert description.startswith("The sources quote nobody called \\*\\*Biden\\*\\* @\u200beveryone.")
+    assert "> " not in description
+
+
+def test_quotes_are_paged_within_limits() -> None:
+    long = "“" + "The cartels adapt faster than the law, every single year, " * 20 + "”"
+    quotes = [excerpt(long, published=dt.date(2023, 1, n + 1)) for n in range(12)]
+
+    pages = [render.quotes_embed("dhillon", ["Uttam Dhillon"], quotes, page) for page in range(3)]
+    nobody = render.quotes_embed("zz*z", [], [], 0)
+
+    for embed in pages:
+        assert_within_limits(embed)
+        assert all(attribution.startswith("— **Uttam Dhillon**") for _, attribution in blocks(embed))
+    assert [len(blocks(e)) for e in pages] == [5, 5, 2]
+    assert (pages[2].footer.text or "").startswith("Quotes 11–12 of 12 · page 3 of 3")
+    assert (nobody.description or "").startswith("The sources quote nobody called zz\\*z.")
+
+
+def test_who_said_within_limits_with_the_verdict_first() -> None:
+    quote = "They just need precursor chemicals, " * 40
+    result = WhoSaid(
+        text=quote, claimed="Maltz",
+        matches=[QuoteMatch(excerpt=excerpt(quote), similarity=100.0, claim_agrees=False) for _ in range(3)],
+    )  # fmt: skip
+    missing = WhoSaid(text="[click](https://evil.example) *now*")
+
+    embed = render.who_said_embed(result)
+    assert_within_limits(embed)
+    sections = (embed.description or "").split("\n\n")
+    assert sections[0].startswith("Looked up: “They just need")
+    for section in sections[1:]:
+        verdict, quoted, attribution = section.split("\n")
+        assert verdict == "**The sources attribute this to Uttam Dhillon, not Maltz.**"
+        assert quoted.startswith("> ") and attribution.startswith("— **Uttam Dhillon**")
+    none = render.who_said_embed(missing).description or ""
+    assert none.startswith(render.NO_SUCH_QUOTE) and "\\[click\\]" in none and "> " not in none

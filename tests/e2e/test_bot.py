@@ -71,19 +71,23 @@ async def test_logs_in_and_syncs_every_command(standin: DiscordStandIn, bot: OnR
         ("source-add", 1),
         ("source-remove", 1),
         ("status", 1),
+        ("quotes", 1),
+        ("who-said", 1),
         ("Find sources", 3),
+        ("Who said this?", 3),
     }
     ask = commands["ask", 1]
     assert ask["description"]
     assert {o["name"]: bool(o["description"]) for o in ask["options"]} == {
         "question": True,
         "source": True,
+        "speaker": True,
         "private": True,
     }
     assert [o["name"] for o in ask["options"] if o.get("required")] == ["question"]
     for name in ("reindex", "source-add", "source-remove", "status"):
         assert int(commands[name, 1]["default_member_permissions"]) == MANAGE_GUILD, name
-    for name in ("ask", "sources", "source"):
+    for name in ("ask", "sources", "source", "quotes", "who-said"):
         assert commands[name, 1]["default_member_permissions"] is None, name
     assert standin.identify is not None and not standin.identify["intents"] & (1 << 15)  # no message content
     assert bot.get_guild(int(standin.guild_id)) is not None

@@ -1,0 +1,120 @@
+"""Who said what: ``/quotes`` (a person's quotes, paged), ``/who-said`` and the "Who said this?" menu."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from index import Excerpt, QuestionError
+
+from .. import render
+from ..app import NO_MENTIONS
+from ..errors import send_ephemeral
+from .ask import question_cooldown, speaker_autocomplete
+
+if TYPE_CHECKING:
+    from ..app import OnRecordBot
+
+
+class QuotesView(discord.ui.View):
+    """Previous / next through a person's quotes."""
+
+    def __init__(self, asked: str, names: Sequence[str], excerpts: Sequence[Excerpt]) -> None:
+        super().__init__(timeout=900)
+        self.asked = asked
+        self.names = list(names)
+        self.excerpts = list(excerpts)
+        self.page = 0
+        self.last_page = max(0, (len(self.excerpts) - 1) // render.QUOTES_PAGE_SIZE)
+        self._sync_buttons()
+
+    def embed(self) -> discord.Embed:
+        return render.quotes_embed(self.asked, self.names, self.excerpts, self.page)
+
+    def _sync_buttons(self) -> None:
+        self.previous.disabled = self.page == 0
+        self.next.disabled = self.page >= self.last_page
+
+    async def _show(self, interaction: discord.Interaction) -> None:
+        self._sync_buttons()
+        await interaction.response.edit_message(embed=self.embed(), view=self, allowed_mentions=NO_MENTIONS)
+
+    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
+    async def previous(self, interaction: discord.Interaction, button: discord.ui.Button[QuotesView]) -> None:
+        self.page = max(0, self.page - 1)
+        await self._show(interaction)
+
+    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
+    async def next(self, interaction: discord.Interaction, button: discord.ui.Button[QuotesView]) -> None:
+        self.page = min(self.last_page, self.page + 1)
+        await self._show(interaction)
+
+
+class SpeakersCog(commands.Cog):
+    """What the sources quote each person saying, and who said a given quote."""
+
+    def __init__(self, bot: OnRecordBot) -> None:
+        self.bot = bot
+        self.service = bot.service
+        self.who_said_menu = app_commands.ContextMenu(name="Who said this?", callback=self.who_said_message)
+        bot.tree.add_command(self.who_said_menu)
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self.who_said_menu.name, type=self.who_said_menu.type)
+
+    @app_commands.command(name="quotes")
+    @app_commands.describe(
+        speaker="The person (start typing a name: the people the sources quote).",
+        private="Only you see the list.",
+    )
+    @app_commands.autocomplete(speaker=speaker_autocomplete)
+    async def quotes(self, interaction: discord.Interaction, speaker: str, private: bool = False) -> None:
+        """Everything the sources quote a person saying, the newest source first."""
+        self.service.check_question(speaker)
+        await interaction.response.defer(ephemeral=private, thinking=True)
+        names, excerpts = await self.service.quotes(speaker)
+        view = QuotesView(" ".join(speaker.split()), names, excerpts)
+        if view.last_page == 0:
+            view.stop()
+            await interaction.followup.send(embed=view.embed(), ephemeral=private, allowed_mentions=NO_MENTIONS)
+        else:
+            await interaction.followup.send(
+                embed=view.embed(), view=view, ephemeral=private, allowed_mentions=NO_MENTIONS
+            )
+
+    @app_commands.command(name="who-said")
+    @app_commands.describe(
+        text="The quote (quotation marks, case and spacing do not matter; a name with it is checked).",
+        private="Only you see the answer.",
+    )
+    @app_commands.checks.dynamic_cooldown(question_cooldown)
+    async def who_said(self, interaction: discord.Interaction, text: str, private: bool = False) -> None:
+        """Find a quote in the sources: who said it, in which source and when."""
+        self.service.check_question(text)
+        await interaction.response.defer(ephemeral=private, thinking=True)
+        result = await self.service.who_said(text)
+        await interaction.followup.send(
+            embed=render.who_said_embed(result), ephemeral=private, allowed_mentions=NO_MENTIONS
+        )
+
+    async def who_said_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        """Who the sources say said the quote in a message, and whether the message names the right person."""
+        text = " ".join((message.content or "").split())[: self.service.library.settings.max_question_chars]
+        try:
+            self.service.check_question(text)
+        except QuestionError:
+            await send_ephemeral(interaction, "That message has no text to look up.")
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        result = await self.service.who_said(text)
+        await interaction.followup.send(
+            embed=render.who_said_embed(result), ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+
+async def setup(bot: OnRecordBot) -> None:
+    await bot.add_cog(SpeakersCog(bot))
