@@ -164,12 +164,17 @@ def _carry_over(previous: Generation, doc_id: str) -> IndexedDocument:
 
 def analyse(doc: Document, embedder: Embedder, chunk_tokens: int, overlap: int) -> tuple[list[Sentence], list[Chunk]]:
     """Sentences (with speakers) and chunks of one document."""
+    sentences = attributed_sentences(doc)
+    counts = embedder.count_tokens([doc.text[s.start : s.end] for s in sentences])
+    return sentences, segment.chunks(sentences, counts, chunk_tokens, overlap)
+
+
+def attributed_sentences(doc: Document) -> list[Sentence]:
+    """The document's sentences, each with its speaker (None for narration), as an index stores them."""
     paras = segment.paragraphs(doc)
     spans = segment.sentences(doc, paras)
     who = attribution.speakers(doc.text, paras, spans)
-    sentences = [Sentence(s.start, s.end, s.paragraph, name) for s, name in zip(spans, who, strict=True)]
-    counts = embedder.count_tokens([doc.text[s.start : s.end] for s in sentences])
-    return sentences, segment.chunks(sentences, counts, chunk_tokens, overlap)
+    return [Sentence(s.start, s.end, s.paragraph, name) for s, name in zip(spans, who, strict=True)]
 
 
 def _index_documents(
