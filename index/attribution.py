@@ -55,7 +55,8 @@ _VERBS = {
     "posted", "predicted", "suggested", "urged", "vowed", "boasted", "recounted", "proclaimed", "retorted",
     "marveled", "lamented", "mused", "pleaded", "promised", "exclaimed", "whispered", "texted", "emailed",
     "reiterated", "stressed", "interjected", "offered", "opined", "scoffed", "sighed", "snapped",
-    "chimed", "confirmed", "demanded", "wondered", "thundered", "raged", "hinted", "affirmed", "elaborated", "objected", "protested", "bragged", "announces",
+    "chimed", "confirmed", "demanded", "wondered", "thundered", "raged", "hinted", "affirmed", "elaborated", "objected", "protested", "bragged", "announces", "remembered", "reported", "reports", "blogged",
+    "commented", "explains", "responded", "allowed", "volunteered", "surmised", "reasoned", "speculated",
 }  # fmt: skip
 # -ing forms hang off the clause's subject: "Trump tweeted Sunday, saying “…”"
 _ING_VERBS = {
@@ -100,10 +101,8 @@ _SUFFIXES = {"Jr.", "Sr.", "II", "III", "IV"}
 _NOT_NAMES = {
     "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "January", "February",
     "March", "April", "May", "June", "July", "August", "September", "October", "November", "December",
-    "Jan.", "Feb.", "Mar.", "Apr.", "Aug.", "Sept.", "Sep.", "Oct.", "Nov.", "Dec.", "God", "Twitter",
-    "Facebook", "Instagram", "Reuters", "Fox", "CNN", "MSNBC", "NBC", "ABC", "CBS", "NPR", "AP", "AFP",
-    "Politico", "POLITICO", "Breitbart", "News", "Times", "Post", "Journal", "Today", "Tonight", "Yesterday",
-    "Americans", "American", "Democrats", "Republicans", "Washington",
+    "Jan.", "Feb.", "Mar.", "Apr.", "Aug.", "Sept.", "Sep.", "Oct.", "Nov.", "Dec.", "Today", "Tonight",
+    "Yesterday", "Americans", "American", "Democrats", "Republicans", "Washington", "Twitter", "Facebook",
 }  # fmt: skip
 _ROLES = {
     "spokesperson", "spokesman", "spokeswoman", "official", "officials", "representative", "statement",
@@ -250,7 +249,7 @@ def _parse(text: str, para: Span) -> _Paragraph:
             chars[k] = _BLANK
     tokens = _tokens("".join(chars), para.start)
     paragraph = _Paragraph(para, quotes, tokens, label=label)
-    paragraph.cues = _cues(tokens) if quotes else []
+    paragraph.cues = _cues(tokens)  # also where nothing is quoted: it tells who the people are
     return paragraph
 
 
@@ -386,16 +385,18 @@ def _run_forward(tokens: Sequence[_Token], k: int) -> int:
 
 
 def _right_cue(tokens: Sequence[_Token], k: int, inverted: bool) -> _Cue | None:
-    """ "…,” said spokesman Josh Schwerin" / "said the Rev. Al Sharpton" / "said a New Hampshire Republican"."""
+    """ "…,” said spokesman Josh Schwerin" / "said the Rev. Al Sharpton" / "said a senior Cruz adviser"."""
     start = k
+    determiner = start < len(tokens) and tokens[start].text.lower() in _DETERMINERS
     limit = min(len(tokens), k + 10)
     while k < limit:
         token = tokens[k]
-        if token.kind == "quote" or (token.kind == "punct" and token.text not in ("’",)):
-            return None
         low = token.text.lower()
+        stop = token.kind == "quote" or (token.kind == "punct" and token.text != "’")
+        if stop or (token.kind == "word" and token.text.islower() and low in _STOP_RIGHT | _OTHER_PRONOUNS):
+            break
         if token.kind == "word" and token.text.islower():
-            if low in _STOP_RIGHT or low in _PRONOUNS or low in _OTHER_PRONOUNS:
+            if low in _PRONOUNS:
                 return None
             k += 1
             continue
@@ -409,13 +410,15 @@ def _right_cue(tokens: Sequence[_Token], k: int, inverted: bool) -> _Cue | None:
         if after is not None and after.kind == "word" and after.text.islower() and after.text not in _STOP_RIGHT:
             k = end + 1  # "said Vermont governor Howard Dean": a capitalised descriptor
             continue
+        if determiner and not _has_title(tokens[k : end + 1]):
+            return _Cue(tokens[start].start, tokens[end].end, "nominal", _span_text(tokens, start, end), inverted)
         name = _clean([t.text for t in tokens[k : end + 1]])
         if name is None:
             return None
-        before = tokens[k - 1].text.lower() if k > start else ""
-        if before in _DETERMINERS and not _has_title(tokens[k : end + 1]):
-            return _Cue(tokens[k - 1].start, tokens[end].end, "nominal", _span_text(tokens, k - 1, end), inverted)
         return _Cue(tokens[start - 1].start, tokens[end].end, "named", name, inverted)
+    last = tokens[k - 1] if k - 1 > start else None
+    if determiner and last is not None and last.text in _ROLES:
+        return _Cue(tokens[start].start, last.end, "nominal", _span_text(tokens, start, k - 1), inverted)
     return None
 
 
@@ -485,7 +488,7 @@ def _span_text(tokens: Sequence[_Token], first: int, last: int) -> str:
 def _clean(words: Sequence[str]) -> str | None:
     """The person's name in a run of capitalised words, or None when the run names nobody."""
     words = [w for w in words if w != ","]
-    while words and (words[0] in _FUNCTION or words[0].lower() in _PARTICLES):
+    while words and (words[0] in _FUNCTION or words[0] in _PARTICLES or words[0].lower() in _VERBS):
         words = words[1:]
     titled = [n for n, w in enumerate(words[:-1]) if w in _TITLES]
     honorific = words[titled[-1]] if titled and words[titled[-1]] in _HONORIFICS else None
@@ -497,8 +500,6 @@ def _clean(words: Sequence[str]) -> str | None:
         return None
     if words[-1].lower() in _PARTICLES or len(words) > 4 or not any(len(w.strip(".")) > 1 for w in words):
         return None
-    if len(words) == 1 and words[0].isupper() and len(words[0]) > 1:
-        return None  # "AFP", "CNN": an acronym alone is an organisation, not a person
     if words[-1].endswith(".") and words[-1] not in _SUFFIXES:
         return None  # an initial or an abbreviation cannot end a person's name
     name = " ".join(words)
@@ -509,61 +510,119 @@ def _clean(words: Sequence[str]) -> str | None:
 
 
 class _Names:
-    """The people a document names, to expand a surname to the full name it used for that person."""
+    """The people a document names: full names for surnames, who opens sentences, he or she."""
 
     def __init__(self, text: str, paras: Sequence[Span], parsed: Sequence[_Paragraph]) -> None:
-        self.full: dict[str, set[str]] = {}  # surname -> full names ("Dhillon" -> {"Uttam Dhillon"})
-        self.first_seen: dict[str, int] = {}
+        self.full: dict[str, dict[str, int]] = {}  # surname -> full names -> mentions ("Uttam Dhillon": 2)
         self.titled: dict[str, set[str]] = {}  # surname -> genders of Mr./Mrs./Ms. before it
+        self.alone: set[str] = set()  # surnames also written on their own
         self.mentions: list[_Mention] = []
-        self.speakers: set[str] = set()
+        self.speakers: set[str] = set()  # surnames of named speech cues
+        self.votes: dict[str, list[int]] = {}  # surname -> [he, she] in sentences naming only them
         for para, paragraph in zip(paras, parsed, strict=True):
-            if _headline(text, para):
-                continue
-            self._collect(paragraph.tokens)
+            if not _headline(text, para):
+                self._collect(paragraph.tokens)
 
     def _collect(self, tokens: Sequence[_Token]) -> None:
         k = 0
+        sentence: list[str] = []
+        pronouns = [0, 0]
         while k < len(tokens):
-            if not _is_name_part(tokens[k]):
+            token = tokens[k]
+            if token.text in _SENTENCE_END or token.kind == "quote":
+                self._vote(sentence, pronouns)
+                sentence, pronouns = [], [0, 0]
+            if not _is_name_part(token):
+                low = token.text.lower()
+                if low in ("he", "him", "his"):
+                    pronouns[0] += 1
+                elif low in ("she", "her", "hers"):
+                    pronouns[1] += 1
                 k += 1
                 continue
             end = _run_forward(tokens, k)
             words = [t.text for t in tokens[k : end + 1]]
+            if end + 1 < len(tokens) and tokens[end + 1].kind == "word" and _possessive(tokens[end + 1].text):
+                # "Marco Rubio’s plan" names Marco Rubio (the possessive never joins a name in a cue)
+                words.append(re.sub(r"[’']s?$", "", tokens[end + 1].text))
+                end += 1
             name = _clean(words)
             if name is not None:
-                parts = name.split()
-                surname = parts[-1]
-                for word in words:
-                    if word in _HONORIFICS:
-                        self.titled.setdefault(surname, set()).add(_HONORIFICS[word])
-                if len(parts) >= 2 and parts[0] not in _HONORIFICS:
-                    self.full.setdefault(surname, set()).add(name)
-                    self.first_seen.setdefault(name, tokens[k].start)
-                opening = k == 0 or tokens[k - 1].text in _SENTENCE_END or tokens[k - 1].kind == "quote"
-                opening = opening or all(t.text in _FUNCTION for t in tokens[max(0, k - 1) : k])
-                self.mentions.append(_Mention(tokens[k].start, surname, opening))
+                self._add(name, words, tokens, k, end)
+                sentence.append(name.split()[-1])
             k = end + 1
+        self._vote(sentence, pronouns)
+
+    def _add(self, name: str, words: Sequence[str], tokens: Sequence[_Token], k: int, end: int) -> None:
+        parts = name.split()
+        surname = parts[-1]
+        for word in words:
+            if word in _HONORIFICS:
+                self.titled.setdefault(surname, set()).add(_HONORIFICS[word])
+        if len(parts) >= 2 and parts[0] not in _HONORIFICS:
+            counts = self.full.setdefault(surname, {})
+            counts[name] = counts.get(name, 0) + 1
+        else:
+            self.alone.add(surname)
+        opening = k == 0 or tokens[k - 1].text in _SENTENCE_END or tokens[k - 1].kind == "quote"
+        opening = opening or all(t.text in _FUNCTION for t in tokens[max(0, k - 1) : k])
+        # "As for Trump, he said": a name set before its pronoun is the clause's subject too
+        opening = opening or (
+            end + 2 < len(tokens) and tokens[end + 1].text == "," and tokens[end + 2].text.lower() in _PRONOUNS
+        )
+        self.mentions.append(_Mention(tokens[k].start, surname, opening))
+
+    def _vote(self, sentence: Sequence[str], pronouns: Sequence[int]) -> None:
+        if len(set(sentence)) == 1 and any(pronouns):
+            votes = self.votes.setdefault(sentence[0], [0, 0])
+            votes[0] += pronouns[0]
+            votes[1] += pronouns[1]
+
+    def gender(self, surname: str) -> str | None:
+        """ "m" or "f" where the text is clear about it (titles, or pronouns beside the name), else None."""
+        titled = self.titled.get(surname, set())
+        if len(titled) == 1:
+            return next(iter(titled))
+        he, she = self.votes.get(surname, [0, 0])
+        if he >= 2 * she + 1:
+            return "m"
+        if she >= 2 * he + 1:
+            return "f"
+        return None
 
     def expand(self, name: str) -> str:
-        """The fullest form of a name the text used for the same person, or the name as written."""
+        """The fullest form of a name the text used for the same person, or the name as written.
+
+        A surname that several first names share ("Hillary Clinton", "Bill Clinton") takes the one
+        the text names most often in full, and only when it is named at least twice as often.
+        """
         parts = name.split()
         honorific = parts[0] if parts[0] in _HONORIFICS else None
         if honorific:
             parts = parts[1:]
-        if len(parts) >= 2 or not parts:
-            return " ".join(parts)
-        surname = parts[0]
-        candidates = self.full.get(surname, set())
-        if len(candidates) != 1:
-            return name  # unknown, or two people share the surname
-        (full,) = candidates
-        if honorific and len(self.titled.get(surname, set())) > 1:
-            return name  # "Mr. Trump" and "Mrs. Trump" both occur: the full name is only one of them
-        return full
+        if not parts:
+            return name
+        candidates = {
+            full: count
+            for full, count in self.full.get(parts[-1], {}).items()
+            if full.split()[-len(parts) :] == parts and len(full.split()) > len(parts)
+        }
+        if not candidates:
+            return " ".join(parts) if len(parts) >= 2 else name
+        if honorific and (len(self.titled.get(parts[-1], set())) > 1 or len(candidates) > 1):
+            return name  # "Mr. Trump" and "Mrs. Trump" both occur: the full name may be the other one's
+        by_first: dict[str, int] = {}
+        for full, count in candidates.items():
+            by_first[full.split()[0]] = by_first.get(full.split()[0], 0) + count
+        ranked = sorted(by_first.items(), key=lambda item: -item[1])
+        if len(ranked) > 1 and ranked[0][1] < 2 * ranked[1][1]:
+            return " ".join(parts) if len(parts) >= 2 else name  # two people share it about as often
+        first = ranked[0][0]
+        return max((f for f in candidates if f.split()[0] == first), key=lambda f: (candidates[f], len(f)))
 
     def person(self, surname: str) -> bool:
-        return surname in self.speakers
+        """A surname the text uses for a person: a speaker, a titled name, or a full name used alone too."""
+        return surname in self.speakers or surname in self.titled or (surname in self.full and surname in self.alone)
 
 
 def _headline(text: str, para: Span) -> bool:
@@ -607,7 +666,7 @@ def _attribute(parsed: Sequence[_Paragraph], names: _Names) -> None:
                 and not paragraph.cues
             ):
                 quote.speaker, quote.via = previous.speaker, "continued"
-            if quote.speaker:
+            if quote.speaker and quote.via != "nominal":
                 recent.append((number, quote.start, quote.speaker))
         previous = paragraph.quotes[-1] if paragraph.quotes else None
 
@@ -659,16 +718,25 @@ def _same_sentence(paragraph: _Paragraph, start: int, end: int) -> bool:
 
 
 def _resolve_pronoun(cue: _Cue, names: _Names, recent: list[tuple[int, int, str]], floor: int) -> str | None:
-    """The person a "he"/"she" speaker is, when the previous quotation and the last subject agree.
+    """The person a "he"/"she" speaker is, when the evidence is clear; else None.
 
-    ``floor`` is where the stretch of text starts (two paragraphs back): the previous quotation's
-    speaker and the last person opening a sentence are looked for after it; either alone decides,
-    together they must name the same person, unless that person was named before the quotation.
+    ``floor`` is where the stretch of text starts (two paragraphs back). The candidates are the last
+    quoted speaker and the last person opening a sentence in that stretch whose gender (as the text
+    shows it) does not contradict the pronoun. Either alone decides; when both exist and differ, the
+    one named later wins: a person opening a sentence after that quotation took over the stretch.
     """
-    window = [r for r in recent if r[1] >= floor]
-    previous = window[-1] if window else None
+    gender = _PRONOUNS[cue.name]
+
+    def agrees(name: str) -> bool:
+        known = names.gender(name.split()[-1])
+        return known is None or known == gender
+
+    quoted = [r for r in recent if r[1] >= floor and agrees(r[2])]
+    previous = quoted[-1] if quoted else None
     subjects = [
-        m for m in names.mentions if m.subject and floor <= m.position < cue.start and m.surname in names.speakers
+        m
+        for m in names.mentions
+        if m.subject and floor <= m.position < cue.start and names.person(m.surname) and agrees(m.surname)
     ]
     subject = subjects[-1] if subjects else None
     if previous is None:
@@ -676,4 +744,4 @@ def _resolve_pronoun(cue: _Cue, names: _Names, recent: list[tuple[int, int, str]
     speaker = previous[2]
     if subject is None or subject.position < previous[1] or speaker.split()[-1] == subject.surname:
         return speaker
-    return None
+    return names.expand(subject.surname)  # a new person took over the stretch after that quotation
