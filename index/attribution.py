@@ -45,32 +45,43 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE,
 )
-_VERBS = {
-    "said", "says", "say", "told", "tells", "added", "adds", "stated", "states", "explained", "explains",
-    "noted", "notes", "wrote", "writes", "asked", "asks", "argued", "argues", "continued", "continues",
-    "warned", "warns", "insisted", "insists", "recalled", "recalls", "testified", "tweeted", "tweets",
-    "replied", "replies", "responded", "responds", "answered", "declared", "acknowledged", "admitted",
-    "conceded", "countered", "concluded", "concludes", "agreed", "joked", "quipped", "claimed", "claims",
-    "complained", "announced", "cautioned", "emphasized", "observed", "remarked", "shouted", "yelled",
-    "posted", "predicted", "suggested", "urged", "vowed", "boasted", "recounted", "proclaimed", "retorted",
-    "marveled", "lamented", "mused", "pleaded", "promised", "exclaimed", "whispered", "texted", "emailed",
-    "reiterated", "stressed", "interjected", "offered", "opined", "scoffed", "sighed", "snapped",
-    "chimed", "confirmed", "demanded", "wondered", "thundered", "raged", "hinted", "affirmed", "elaborated", "objected", "protested", "bragged", "announces", "remembered", "reported", "reports", "blogged",
-    "commented", "explains", "responded", "allowed", "volunteered", "surmised", "reasoned", "speculated",
-}  # fmt: skip
+
+
+def _words(text: str) -> frozenset[str]:
+    """A word list written as running text, which keeps long vocabularies readable."""
+    return frozenset(text.split())
+
+
+_VERBS = _words(
+    """
+    acknowledged added adds admitted affirmed agreed allowed announced announces answered argued argues asked asks
+    assured blogged boasted bragged cautioned chimed claimed claims commented complained conceded concluded
+    concludes confirmed continued continues countered declared demanded elaborated emailed emphasized exclaimed
+    explained explains gushed hinted insisted insists interjected joked lamented marveled mocked mocks mused noted
+    notes objected observed offered opined pleaded posted predicted proclaimed promised protested quipped raged
+    reasoned recalled recalls recounted reiterated remarked remembered replied replies reported reports responded
+    responds retorted riffed said say says scoffed scolded shouted sighed snapped speculated stated states stressed
+    suggested surmised tells testified texted thundered told tweeted tweets urged volunteered vowed warned warns
+    whispered wondered writes wrote yelled
+    """
+)
 # -ing forms hang off the clause's subject: "Trump tweeted Sunday, saying “…”"
 _ING_VERBS = {
     "saying", "adding", "writing", "noting", "explaining", "arguing", "asking", "insisting", "declaring",
     "warning", "tweeting", "telling", "stating", "calling", "concluding", "responding", "replying",
 }  # fmt: skip
+# two-word speech verbs: "Hillary shot back, “…”"
+_PHRASAL = {"shot": "back", "fired": "back", "pointed": "out", "went": "on", "spoke": "up", "chimed": "in"}
 # verbs whose right-hand person is the one spoken to, never the speaker
 _TO_LISTENER = {"told", "tells", "telling", "asked", "asks", "asking", "urged", "emailed", "texted"}
 _PRONOUNS = {"he": "m", "she": "f"}
 _OTHER_PRONOUNS = {"they", "i", "we", "it", "you", "this", "that", "who", "which"}
-_SKIP_BEFORE_VERB = {
-    "also", "then", "later", "again", "once", "recently", "previously", "just", "never", "often", "has", "had",
-    "have", "would", "will", "earlier", "further", "simply", "only", "even", "still", "always", "now", "first", "finally", "already", "reportedly", "repeatedly", "subsequently",
-}  # fmt: skip
+_SKIP_BEFORE_VERB = _words(
+    """
+    again already also always earlier even finally first further had has have just later never now often once only
+    previously recently repeatedly reportedly simply still subsequently then will would
+    """
+)
 _FUNCTION = {
     "The", "A", "An", "He", "She", "They", "It", "We", "I", "You", "But", "And", "In", "On", "At", "As", "If",
     "This", "That", "These", "Those", "His", "Her", "Their", "Its", "Our", "My", "When", "While", "After",
@@ -282,7 +293,12 @@ def _cues(tokens: Sequence[_Token]) -> list[_Cue]:
         if token.kind != "word":
             continue
         low = token.text.lower()
-        if low in _VERBS or (low == "according" and v + 1 < len(tokens) and tokens[v + 1].text == "to"):
+        phrasal = v + 1 < len(tokens) and _PHRASAL.get(low) == tokens[v + 1].text
+        if phrasal:
+            cue = _left_cue(tokens, v)
+            if cue is not None:
+                cues.append(cue)
+        elif low in _VERBS or (low == "according" and v + 1 < len(tokens) and tokens[v + 1].text == "to"):
             cue = _left_cue(tokens, v) if low != "according" else None
             inverted = _follows_quote(tokens, v)
             if cue is None and low not in _TO_LISTENER and (inverted or low == "according"):
@@ -519,8 +535,8 @@ class _Names:
         self.mentions: list[_Mention] = []
         self.speakers: set[str] = set()  # surnames of named speech cues
         self.votes: dict[str, list[int]] = {}  # surname -> [he, she] in sentences naming only them
-        for para, paragraph in zip(paras, parsed, strict=True):
-            if not _headline(text, para):
+        for number, (para, paragraph) in enumerate(zip(paras, parsed, strict=True)):
+            if not _headline(text, para, number):
                 self._collect(paragraph.tokens)
 
     def _collect(self, tokens: Sequence[_Token]) -> None:
@@ -578,17 +594,20 @@ class _Names:
             votes[0] += pronouns[0]
             votes[1] += pronouns[1]
 
-    def gender(self, surname: str) -> str | None:
-        """ "m" or "f" where the text is clear about it (titles, or pronouns beside the name), else None."""
-        titled = self.titled.get(surname, set())
-        if len(titled) == 1:
-            return next(iter(titled))
+    def _pronoun_gender(self, surname: str) -> str | None:
         he, she = self.votes.get(surname, [0, 0])
         if he >= 2 * she + 1:
             return "m"
         if she >= 2 * he + 1:
             return "f"
         return None
+
+    def gender(self, surname: str) -> str | None:
+        """ "m" or "f" where the text is clear about it (titles, or pronouns beside the name), else None."""
+        titled = self.titled.get(surname, set())
+        if len(titled) == 1:
+            return next(iter(titled))
+        return self._pronoun_gender(surname)
 
     def expand(self, name: str) -> str:
         """The fullest form of a name the text used for the same person, or the name as written.
@@ -609,8 +628,8 @@ class _Names:
         }
         if not candidates:
             return " ".join(parts) if len(parts) >= 2 else name
-        if honorific and (len(self.titled.get(parts[-1], set())) > 1 or len(candidates) > 1):
-            return name  # "Mr. Trump" and "Mrs. Trump" both occur: the full name may be the other one's
+        if honorific and (len(candidates) > 1 or self._pronoun_gender(parts[-1]) != _HONORIFICS[honorific]):
+            return name  # "Mrs. Trump" is "Donald Trump" only if the text calls that Trump "she"
         by_first: dict[str, int] = {}
         for full, count in candidates.items():
             by_first[full.split()[0]] = by_first.get(full.split()[0], 0) + count
@@ -625,11 +644,14 @@ class _Names:
         return surname in self.speakers or surname in self.titled or (surname in self.full and surname in self.alone)
 
 
-def _headline(text: str, para: Span) -> bool:
-    """A title-case line (a headline or a heading): its capitalised words are no evidence of a name."""
-    words = text[para.start : para.end].split()
+def _headline(text: str, para: Span, number: int) -> bool:
+    """A title-case opening line or heading: its capitalised words are no evidence of a name."""
+    piece = text[para.start : para.end]
+    words = piece.split()
     if len(words) < 3 or len(words) > 30:
         return False
+    if number > 0 and piece.rstrip()[-1:] in '.!?”"':
+        return False  # a short sentence of the body ("Mike Pence spoke first.")
     capitalised = sum(1 for w in words if w[:1].isupper())
     return capitalised / len(words) >= 0.6
 
@@ -647,7 +669,7 @@ def _attribute(parsed: Sequence[_Paragraph], names: _Names) -> None:
     for number, paragraph in enumerate(parsed):
         if paragraph.label is not None:
             label = names.expand(paragraph.label.title())
-            if names.person(label.split()[-1]):
+            if names.person(label.split()[-1]) or label.split()[-1] in names.full:
                 paragraph.quotes[0].speaker = label
                 paragraph.quotes[0].via = "named"
         for quote in paragraph.quotes:
