@@ -129,6 +129,7 @@ _STOP_RIGHT = {
     "because", "and", "but", "of", "from", "with", "for", "about", "via", "through", "since", "if", "said",
 }  # fmt: skip
 _SENTENCE_END = {".", "!", "?"}
+_PREPOSITIONS = {"of", "for", "at", "in", "from", "with", "by", "on", "to", "about", "against"}
 _DASHES = {"―", "—", "–", "-"}
 
 
@@ -316,9 +317,10 @@ def _cues(tokens: Sequence[_Token]) -> list[_Cue]:
 def _follows_quote(tokens: Sequence[_Token], v: int) -> bool:
     k = v - 1
     # a stray title between them ("…,” Dr. said Wanda Felbab-Brown") is a slip of the writer's
-    while k >= 0 and (tokens[k].text == "," or tokens[k].kind == "abbr"):
+    while k >= 0 and tokens[k].kind == "abbr":
         k -= 1
-    return k >= 0 and tokens[k].kind == "quote"
+    # "… get nervous, said Christine Link": the inverted verb also follows a clause and its comma
+    return k >= 0 and (tokens[k].kind == "quote" or tokens[k].text == ",")
 
 
 def _left_cue(tokens: Sequence[_Token], v: int) -> _Cue | None:
@@ -347,6 +349,8 @@ def _left_cue(tokens: Sequence[_Token], v: int) -> _Cue | None:
         outer = _run_back(tokens, first - 2)
         if outer is not None:
             first, j = outer, first - 2
+    if first > 0 and tokens[first - 1].text in _PREPOSITIONS:
+        return None  # "Jeffrey Lewis of the Center for Nonproliferation Studies wrote": a place, not him
     name = _clean([t.text for t in tokens[first : j + 1]])
     if name is None:
         return None

@@ -141,8 +141,11 @@ def _previous(settings: IndexSettings, embedder: Embedder, report: BuildReport) 
     reasons = []
     if previous.manifest.model != embedder.name or previous.manifest.dim != embedder.dim:
         reasons.append(f"the model changed from {previous.manifest.model!r} to {embedder.name!r}")
-    if previous.manifest.chunking != chunking_settings(settings, embedder):
-        reasons.append("the chunking settings changed")
+    wanted = chunking_settings(settings, embedder)
+    if previous.manifest.chunking != wanted:
+        changed = sorted(k for k in wanted.keys() | previous.manifest.chunking.keys()
+                         if previous.manifest.chunking.get(k) != wanted.get(k))  # fmt: skip
+        reasons.append(f"the chunking settings changed ({', '.join(changed)})")
     if reasons:
         report.full_rebuild_reason = "Full rebuild: " + " and ".join(reasons) + "."
         log.info(report.full_rebuild_reason)

@@ -209,3 +209,8 @@ def test_two_people_sharing_a_surname_as_often_keep_the_surname() -> None:
 def test_mrs_is_not_expanded_to_the_only_full_name_when_that_is_a_man() -> None:
     found = synthetic(f"Donald Trump spoke first and he left early.\n\n“{QUOTE},” Mrs. Trump said.")
     assert found[f"“{QUOTE},” Mrs. Trump said."] == "Mrs. Trump"
+
+
+def test_an_organisation_after_a_preposition_is_not_the_subject() -> None:
+    found = synthetic(LEAD + f"“{QUOTE},” Jeffrey Lewis of the Center for Nonproliferation Studies wrote.")
+    assert set(found.values()) == {None}
