@@ -100,6 +100,14 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--index-cache", type=Path, metavar="DIR", help="cache of eval indexes (default .onrecord/eval-cache)"
     )
+    speakers = add("eval-speakers", _cmd_eval_speakers, "score speaker attribution on annotated news quotations")
+    speakers.add_argument("data_dir", type=Path, help="folder holding docs.jsonl and quotations.jsonl")
+    speakers.add_argument("--json", action="store_true", help="print one JSON object")
+    speakers.add_argument(
+        "--split", choices=["fit", "test", "all"], default="all",
+        help="fit: the half of the articles rules are chosen on; test: the held-out half; all (default)",
+    )  # fmt: skip
+    speakers.add_argument("--out", type=Path, metavar="FILE", help="write one JSON line per missed quotation")
     return parser
 
 
@@ -201,6 +209,19 @@ def _cmd_eval(args: argparse.Namespace, settings: IndexSettings) -> int:
         print(json.dumps(report.to_json_dict(), ensure_ascii=False))
     else:
         print(terminal.render_eval(report), end="")
+    return 0
+
+
+def _cmd_eval_speakers(args: argparse.Namespace, settings: IndexSettings) -> int:
+    from index import speaker_eval
+
+    report = speaker_eval.run_speaker_eval(args.data_dir, args.split, keep_misses=args.out is not None)
+    if args.out:
+        args.out.write_text("".join(json.dumps(m, ensure_ascii=False) + "\n" for m in report.misses), "utf-8")
+    if args.json:
+        print(json.dumps(report.to_json_dict(), ensure_ascii=False))
+    else:
+        print(terminal.render_speaker_eval(report), end="")
     return 0
 
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from index import Answer, BuildReport, Excerpt, SourceInfo, SpeakerInfo, WhoSaid
 from index.evaluate import Calibration, EvalReport
 from index.models import NOT_COVERED
+from index.speaker_eval import GROUPS, SpeakerReport
 
 __all__ = ["NOT_COVERED", "render_answer", "render_quotes", "render_speakers", "render_who_said"]
 
@@ -175,3 +176,33 @@ def _render_calibration(calibration: Calibration) -> list[str]:
             f"(probes abstained {b.probes_abstained:.3f}, answered {b.answered:.3f}, hit@1 {b.hit1:.3f})"
         )
     return lines
+
+
+def render_speaker_eval(report: SpeakerReport) -> str:
+    """The scores of ``onrecord eval-speakers``: OnRecord and the nearest-name baseline, by gold source."""
+    figures = report.to_json_dict()
+    lines = [
+        f"{report.data} ({report.split}): {report.documents} documents, {report.sentences} sentences, "
+        f"{figures['quotations']} direct quotations; attribution {report.attribution_ms_per_doc:.1f} ms a document.",
+        "",
+        f"{'method':<10} {'quotations':<10} {'n':>5} {'coverage':>8} {'accuracy':>8} {'exact':>6} {'right':>6}",
+    ]
+    for method, scores in (("OnRecord", figures), ("baseline", figures["baseline"])):
+        rows = [("all", {**scores, "quotations": figures["quotations"]}), *scores["by_source"].items()]
+        for group, r in rows:
+            if group not in ("all", *GROUPS):
+                continue
+            rates = [
+                _share(r[key], width) for key, width in (("coverage", 8), ("accuracy", 8), ("exact", 6), ("right", 6))
+            ]
+            lines.append(f"{method:<10} {group:<10} {r['quotations']:>5} {' '.join(rates)}")
+    lines += [
+        "",
+        f"False attributions: {report.false_attributions} sentences outside every annotated quotation "
+        f"({report.false_per_1000:.1f} per 1,000 sentences).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _share(value: float | None, width: int) -> str:
+    return f"{value:>{width}.3f}" if value is not None else f"{'-':>{width}}"

@@ -1,75 +1,190 @@
 """Who says a sentence: direct quotations and the speakers news prose attributes them to.
 
-News writing marks speech with quotation marks and a speech verb next to a name ("…,” Dhillon
-said.", "…,” said Uttam Dhillon, …", "…,” Derek Maltz, a former agent, said"). A quotation that
-runs on into the next paragraph opens that paragraph with a quotation mark and names nobody, so it
-keeps the previous speaker. A surname alone is expanded to the fullest form of the name the text
-used before ("Dhillon" -> "Uttam Dhillon").
+News writing marks speech with quotation marks and a speech cue beside them: a speech verb with its
+subject ("…,” Dhillon said.", "…,” said spokesman Josh Schwerin", "Rep. John Mica (R-Fla.) said: “…”"),
+a dash byline ("“…” ― Pamela Padilla") or a transcript label ("PENCE: Well, look…"). The paragraph is
+read as tokens with its quotations blanked out, so a name inside a quotation is never its speaker, and
+each cue is parsed from its verb outwards: the subject to the left (past appositives, party tags and
+"of Indiana"), or, only where the verb follows the quotation ("…,” said the Rev. Al Sharpton"), the
+name to the right. The person spoken to ("she told AFP") is never the speaker.
+
+A quotation without a cue of its own takes the speaker of its paragraph, or continues the previous
+paragraph's when it opens the paragraph and the previous one ended in a quotation. A pronoun ("…,” she
+said.") is resolved only when the evidence is clear: the previous quotation's speaker in the same
+stretch of text and the last person named at the start of a sentence agree, or only one of them exists.
+
+A name is cut to the person: sentence-opening words, descriptors and titles before it are dropped
+("When House Speaker Paul Ryan" -> "Paul Ryan"), possessives end it ("Clinton’s"), weekdays and months
+are never names. A surname alone is expanded to the full name from a real mention of that person in
+the text (never a headline, never a possessive such as "CNN’s Jake Tapper"); a surname that two
+people share in the text, or a "Mrs." whose only full name is someone else's, stays as written.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .models import Sentence, Span
 
-_UPPER = "A-ZÀ-ÖØ-Þ"
-_WORD = rf"[{_UPPER}][\w’'\-]*"
-_TITLE = r"(?:Dr|Mr|Mrs|Ms|Prof|Sen|Rep|Gov|Gen)\.\s+"
-_NAME = rf"(?:{_TITLE})?{_WORD}(?:\s+(?:{_WORD}|de|del|la|van|von|bin|al))*"
-_SAY = (
-    r"(?:said|says|added|adds|told|stated|states|explained|explains|noted|notes|wrote|writes|asked|asks"
-    r"|argued|argues|continued|warned|warns|insisted|recalled|testified|tweeted)"
-)
-_ROLE = (
-    r"(?:spokesperson|spokesman|spokeswoman|official|officials|representative|statement|source|sources"
-    r"|analyst|expert|agency|department)"
-)
-_PRONOUNS = {"He", "She", "They", "It", "We", "I", "This", "That", "The", "A", "An"}
-
-_PATTERNS = [
-    # "Derek Maltz, a former DEA special agent, said" / "Dhillon said" / "Dhillon added"
-    re.compile(rf"(?P<name>{_NAME})(?:,[^,“”\"]{{1,100}},)?\s+{_SAY}\b"),
-    # "said Uttam Dhillon, former acting administrator" / "Dr. said Wanda Felbab-Brown"
-    re.compile(rf"\b{_SAY}\s+(?P<name>{_NAME})"),
-    # "according to Jane Roe"
-    re.compile(rf"\b[Aa]ccording to\s+(?P<name>{_NAME})"),
-    # "a Department of Homeland spokesperson said"
-    re.compile(rf"(?P<name>\b(?:a|an|the)\s+[^,.;:“”\"]{{0,60}}?\b{_ROLE})\s+{_SAY}\b"),
-]
-_OPENING = '“"'
+_BLANK = "\u2592"  # stands for quoted text in the narration
+_OPENERS = '“"«'
+_CLOSERS = '”"»'
 _MIN_QUOTE_WORDS = 4
+_CUE_GAP = 160  # characters between a cue and the quotation it introduces, within one sentence
+
+_TOKEN = re.compile(
+    rf"""
+    (?P<quote>{_BLANK}+)
+    | (?P<initials>(?:[A-Z]\.){{2,}})
+    | (?P<abbr>\b(?:Rep|Sen|Gov|Dr|Mr|Mrs|Ms|Rev|Lt|Gen|Col|Jr|Sr|St|Prof|Capt|Sgt|Fr|Adm|Maj|Cmdr|Sec|Atty|Supt)\.)
+    | (?P<initial>\b[A-Z]\.)
+    | (?P<word>[^\W\d_][\w]*(?:[’'\-][\w]+)*)
+    | (?P<punct>[^\s\w])
+    """,
+    re.VERBOSE,
+)
+
+
+def _words(text: str) -> frozenset[str]:
+    """A word list written as running text, which keeps long vocabularies readable."""
+    return frozenset(text.split())
+
+
+_VERBS = _words(
+    """
+    acknowledged added adds admitted affirmed agreed allowed announced announces answered argued argues asked asks
+    assured blogged boasted bragged cautioned chimed claimed claims commented complained conceded concluded
+    concludes confirmed continued continues countered declared demanded elaborated emailed emphasized exclaimed
+    explained explains gushed hinted insisted insists interjected joked lamented marveled mocked mocks mused noted
+    notes objected observed offered opined pleaded posted predicted proclaimed promised protested quipped raged
+    reasoned recalled recalls recounted reiterated remarked remembered replied replies reported reports responded
+    responds retorted riffed said say says scoffed scolded shouted sighed snapped speculated stated states stressed
+    suggested surmised tells testified texted thundered told tweeted tweets urged volunteered vowed warned warns
+    whispered wondered writes wrote yelled
+    """
+)
+# -ing forms hang off the clause's subject: "Trump tweeted Sunday, saying “…”"
+_ING_VERBS = {
+    "saying", "adding", "writing", "noting", "explaining", "arguing", "asking", "insisting", "declaring",
+    "warning", "tweeting", "telling", "stating", "calling", "concluding", "responding", "replying",
+}  # fmt: skip
+# two-word speech verbs: "Hillary shot back, “…”"
+_PHRASAL = {"shot": "back", "fired": "back", "pointed": "out", "went": "on", "spoke": "up", "chimed": "in"}
+# verbs whose right-hand person is the one spoken to, never the speaker
+_TO_LISTENER = {"told", "tells", "telling", "asked", "asks", "asking", "urged", "emailed", "texted"}
+_PRONOUNS = {"he": "m", "she": "f"}
+_OTHER_PRONOUNS = {"they", "i", "we", "it", "you", "this", "that", "who", "which"}
+_SKIP_BEFORE_VERB = _words(
+    """
+    again already also always earlier even finally first further had has have just later never now often once only
+    previously recently repeatedly reportedly simply still subsequently then will would
+    """
+)
+_FUNCTION = {
+    "The", "A", "An", "He", "She", "They", "It", "We", "I", "You", "But", "And", "In", "On", "At", "As", "If",
+    "This", "That", "These", "Those", "His", "Her", "Their", "Its", "Our", "My", "When", "While", "After",
+    "Before", "For", "So", "Yet", "Or", "Then", "There", "What", "Who", "Why", "How", "Where", "Since",
+    "Although", "Though", "Because", "Meanwhile", "Still", "Now", "Later", "Earlier", "Asked", "Instead",
+    "Also", "Even", "Yes", "No", "Well", "Oh", "Here", "Today", "Tonight", "Yesterday", "Last", "Next",
+    "Like", "Unlike", "With", "Without", "From", "To", "By", "Of", "Until", "During", "Over", "Under",
+    "Indeed", "However", "Moreover", "Both", "Each", "Every", "Many", "Some", "Most", "Several", "Others",
+    "Thus", "Hence", "Perhaps", "Maybe", "Dear", "Sources", "Officials", "Speaking", "According",
+}  # fmt: skip
+_TITLES = {
+    "Rep.", "Sen.", "Gov.", "Dr.", "Mr.", "Mrs.", "Ms.", "Rev.", "Lt.", "Gen.", "Col.", "Prof.", "Capt.",
+    "Sgt.", "Fr.", "Adm.", "Maj.", "Cmdr.", "Sec.", "Atty.", "Supt.", "President", "Vice", "Secretary",
+    "Speaker", "Leader", "Senator", "Representative", "Congressman", "Congresswoman", "Governor", "Mayor",
+    "Judge", "Justice", "Chief", "Chairman", "Chairwoman", "Chair", "Director", "Attorney", "General",
+    "Former", "Sheriff", "Commissioner", "Ambassador", "Minister", "Prime", "Chancellor", "King", "Queen",
+    "Prince", "Princess", "Pope", "Rabbi", "Bishop", "Cardinal", "Father", "Sister", "Brother", "Reverend",
+    "Pastor", "Professor", "Officer", "Detective", "Councilman", "Councilwoman", "Alderman", "Del.",
+    "Majority", "Minority", "Whip", "Spokesman", "Spokeswoman", "Spokesperson", "CEO", "Sergeant",
+    "Lieutenant", "Colonel", "Captain", "Admiral", "Trooper", "Assemblyman", "Assemblywoman", "Dean",
+    "Founder", "Chairperson", "Executive", "Superintendent", "Candidate", "Nominee", "Commander",
+    "Democrat", "Republican", "Democratic", "GOP", "Independent", "Press", "Campaign", "House", "Senate",
+    "State", "U.S.", "Sens.", "Reps.", "Gov", "Sen", "Rep", "Dr", "Mr", "Mrs", "Ms", "Miss", "Madam",
+}  # fmt: skip
+_HONORIFICS = {"Mr.": "m", "Mr": "m", "Mrs.": "f", "Mrs": "f", "Ms.": "f", "Ms": "f", "Miss": "f"}
+_PARTICLES = {"de", "del", "la", "van", "von", "bin", "al", "da", "di", "le", "du", "der", "den", "dos", "ibn"}
+_SUFFIXES = {"Jr.", "Sr.", "II", "III", "IV"}
+_NOT_NAMES = {
+    "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "January", "February",
+    "March", "April", "May", "June", "July", "August", "September", "October", "November", "December",
+    "Jan.", "Feb.", "Mar.", "Apr.", "Aug.", "Sept.", "Sep.", "Oct.", "Nov.", "Dec.", "Today", "Tonight",
+    "Yesterday", "Americans", "American", "Democrats", "Republicans", "Washington", "Twitter", "Facebook",
+}  # fmt: skip
+_ROLES = {
+    "spokesperson", "spokesman", "spokeswoman", "official", "officials", "representative", "statement",
+    "source", "sources", "analyst", "expert", "agency", "department", "aide", "aides", "adviser", "advisor",
+    "strategist", "campaign", "lawyer", "attorney", "spokespeople", "release", "memo", "letter", "report",
+    "email", "organizer", "operative", "staffer", "supporter", "voter", "member", "leader", "executive",
+    "officer", "committee", "group", "organization", "office", "administration", "senator", "congressman",
+    "governor", "candidate", "chairman", "director", "president", "secretary", "ambassador", "minister",
+}  # fmt: skip
+_DETERMINERS = {"a", "an", "the", "another", "one"}
+_STOP_RIGHT = {
+    "that", "who", "which", "when", "in", "on", "at", "to", "during", "after", "before", "as", "while",
+    "because", "and", "but", "of", "from", "with", "for", "about", "via", "through", "since", "if", "said",
+}  # fmt: skip
+_SENTENCE_END = {".", "!", "?"}
+_PREPOSITIONS = {"of", "for", "at", "in", "from", "with", "by", "on", "to", "about", "against"}
+_DASHES = {"―", "—", "–", "-"}
 
 
 @dataclass(frozen=True)
+class _Token:
+    start: int
+    end: int
+    text: str
+    kind: str
+
+
+@dataclass
 class _Quote:
     start: int
     end: int
+    closed: bool
+    speaker: str | None = None
+    via: str = ""  # "named", "pronoun", "nominal", "paragraph", "continued"
+
+
+@dataclass(frozen=True)
+class _Cue:
+    start: int  # the span of the cue in the text (subject and verb)
+    end: int
+    kind: str  # "named", "pronoun", "nominal"
+    name: str  # a person's name as written, a pronoun, or a nominal phrase
+    inverted: bool = False  # the verb follows a quotation: "…,” said X"
+
+
+@dataclass
+class _Mention:
+    position: int
+    surname: str
+    subject: bool  # opens its sentence
+
+
+@dataclass
+class _Paragraph:
+    span: Span
+    quotes: list[_Quote]
+    tokens: list[_Token]
+    cues: list[_Cue] = field(default_factory=list)
+    label: str | None = None  # a transcript label ("PENCE:")
 
 
 def speakers(text: str, paras: Sequence[Span], sents: Sequence[Sentence]) -> list[str | None]:
     """The speaker of each sentence that is, or sits inside, a direct quotation; else None."""
-    quote_speakers: list[tuple[_Quote, str]] = []
-    previous: str | None = None  # speaker of the previous paragraph's last quotation
-    for para in paras:
-        quotes = _quotes(text, para)
-        attributions = _attributions(text, para, quotes) if quotes else []
-        last: str | None = None
-        for quote in quotes:
-            speaker = _nearest(quote, attributions)
-            if speaker is None and previous and quote.start == para.start:
-                speaker = previous  # a quotation continued from the previous paragraph
-            if speaker is not None:
-                last = _full_name(text, speaker)
-                quote_speakers.append((quote, last))
-        previous = last
-
+    parsed = [_parse(text, para) for para in paras]
+    names = _Names(text, paras, parsed)
+    _attribute(parsed, names)
+    quoted = [(q, q.speaker) for p in parsed for q in p.quotes if q.speaker]
     result: list[str | None] = []
     for sent in sents:
         speaker = None
-        for quote, name in quote_speakers:
+        for quote, name in quoted:
             if quote.start < sent.end and sent.start < quote.end:
                 speaker = name
                 break
@@ -77,61 +192,582 @@ def speakers(text: str, paras: Sequence[Span], sents: Sequence[Sentence]) -> lis
     return result
 
 
+# -- quotations and tokens ---------------------------------------------------------------------------
+
+
 def _quotes(text: str, para: Span) -> list[_Quote]:
-    """Quotation spans of a paragraph, marks included; an unclosed one runs to the paragraph's end."""
+    """Spoken quotations of a paragraph, marks included; an unclosed one runs to the paragraph's end.
+
+    A straight mark opens where it follows a space or the paragraph's start and closes elsewhere, so a
+    straight opening closed by a curly mark ("…” said David Gorski") ends where the writer ended it.
+    """
     quotes: list[_Quote] = []
     i = para.start
     while i < para.end:
-        ch = text[i]
-        if ch in _OPENING:
-            closer = "”" if ch == "“" else '"'
-            close = text.find(closer, i + 1, para.end)
-            end = para.end if close < 0 else close + 1
-            if len(text[i:end].split()) >= _MIN_QUOTE_WORDS:
-                quotes.append(_Quote(i, end))
+        if _opens(text, i, para.start):
+            close = next((j for j in range(i + 1, para.end) if _closes(text, j, para.start)), -1)
+            end, closed = (para.end, False) if close < 0 else (close + 1, True)
+            if _is_speech(text[i + 1 : end - 1 if closed else end]):
+                quotes.append(_Quote(i, end, closed))
             i = end
         else:
             i += 1
     return quotes
 
 
-def _attributions(text: str, para: Span, quotes: Sequence[_Quote]) -> list[tuple[int, int, str]]:
-    """Speech attributions in the paragraph's narration (quotations blanked out)."""
-    chars = list(text[para.start : para.end])
-    for quote in quotes:
-        for k in range(quote.start - para.start, quote.end - para.start):
-            chars[k] = "\u2592"
-    narration = "".join(chars)
-    found: list[tuple[int, int, str]] = []
-    for pattern in _PATTERNS:
-        for match in pattern.finditer(narration):
-            name = match.group("name").strip()
-            if name.split()[0] in _PRONOUNS and pattern is not _PATTERNS[3]:
-                continue
-            found.append((para.start + match.start(), para.start + match.end(), name))
+def _opens(text: str, i: int, para_start: int) -> bool:
+    ch = text[i]
+    if ch not in _OPENERS:
+        return False
+    if ch != '"':
+        return True
+    before = text[i - 1] if i > para_start else " "
+    after = text[i + 1] if i + 1 < len(text) else " "
+    return (before.isspace() or before in "([—–-/:") and not after.isspace()
+
+
+def _closes(text: str, j: int, para_start: int) -> bool:
+    ch = text[j]
+    if ch not in _CLOSERS or ch == "«":
+        return False
+    return ch != '"' or not _opens(text, j, para_start)
+
+
+def _is_speech(inner: str) -> bool:
+    """Four words or more, or a shorter utterance ending in a comma, question or exclamation mark."""
+    words = inner.split()
+    if len(words) >= _MIN_QUOTE_WORDS:
+        return True
+    return bool(words) and inner.rstrip()[-1:] in ",?!…"
+
+
+def _tokens(narration: str, offset: int) -> list[_Token]:
+    found = []
+    for match in _TOKEN.finditer(narration):
+        kind = match.lastgroup or "punct"
+        found.append(_Token(offset + match.start(), offset + match.end(), match.group(), kind))
     return found
 
 
-def _nearest(quote: _Quote, attributions: Sequence[tuple[int, int, str]]) -> str | None:
-    best: tuple[int, str] | None = None
-    for start, end, name in attributions:
-        distance = start - quote.end if start >= quote.end else quote.start - end
-        distance = max(distance, 0)
+def _parse(text: str, para: Span) -> _Paragraph:
+    quotes = _quotes(text, para)
+    label = _transcript_label(text, para) if not quotes else None
+    if label is not None:
+        colon = text.index(":", para.start)
+        quotes = [_Quote(colon + 1, para.end, True)]
+    chars = list(text[para.start : para.end])
+    for quote in quotes:
+        for k in range(quote.start - para.start, quote.end - para.start):
+            chars[k] = _BLANK
+    tokens = _tokens("".join(chars), para.start)
+    paragraph = _Paragraph(para, quotes, tokens, label=label)
+    paragraph.cues = _cues(tokens)  # also where nothing is quoted: it tells who the people are
+    return paragraph
+
+
+_LABEL = re.compile(r"([A-Z][A-Z’'\-]+(?: [A-Z][A-Z’'\-]+)?):\s+\S")
+
+
+def _transcript_label(text: str, para: Span) -> str | None:
+    match = _LABEL.match(text, para.start, para.end)
+    return match.group(1) if match else None
+
+
+# -- cues --------------------------------------------------------------------------------------------
+
+
+def _is_name_part(token: _Token) -> bool:
+    if token.kind in ("initials", "initial", "abbr"):
+        return True
+    if token.kind != "word" or not token.text[0].isupper():
+        return False
+    return not _possessive(token.text)
+
+
+def _possessive(word: str) -> bool:
+    return word.endswith(("’s", "'s", "s’", "s'"))
+
+
+def _cues(tokens: Sequence[_Token]) -> list[_Cue]:
+    cues: list[_Cue] = []
+    for v, token in enumerate(tokens):
+        if token.kind != "word":
+            continue
+        low = token.text.lower()
+        phrasal = v + 1 < len(tokens) and _PHRASAL.get(low) == tokens[v + 1].text
+        if phrasal:
+            cue = _left_cue(tokens, v)
+            if cue is not None:
+                cues.append(cue)
+        elif low in _VERBS or (low == "according" and v + 1 < len(tokens) and tokens[v + 1].text == "to"):
+            cue = _left_cue(tokens, v) if low != "according" else None
+            inverted = _follows_quote(tokens, v)
+            if cue is None and low not in _TO_LISTENER and (inverted or low == "according"):
+                cue = _right_cue(tokens, v + (2 if low == "according" else 1), inverted)
+            if cue is not None:
+                cues.append(cue)
+        elif low in _ING_VERBS and v > 0 and tokens[v - 1].text in (",", "—", "–"):
+            cue = _sentence_subject(tokens, v)
+            if cue is not None:
+                cues.append(cue)
+    cues.extend(_dash_bylines(tokens))
+    return cues
+
+
+def _follows_quote(tokens: Sequence[_Token], v: int) -> bool:
+    k = v - 1
+    # a stray title between them ("…,” Dr. said Wanda Felbab-Brown") is a slip of the writer's
+    while k >= 0 and tokens[k].kind == "abbr":
+        k -= 1
+    # "… get nervous, said Christine Link": the inverted verb also follows a clause and its comma
+    return k >= 0 and (tokens[k].kind == "quote" or tokens[k].text == ",")
+
+
+def _left_cue(tokens: Sequence[_Token], v: int) -> _Cue | None:
+    """The subject of the speech verb at ``v``: a name, a pronoun or a nominal phrase."""
+    j = v - 1
+    while (j >= 0 and tokens[j].text.lower() in _SKIP_BEFORE_VERB) or (
+        j >= 0 and tokens[j].text.endswith("ly") and tokens[j].text.islower()
+    ):
+        j -= 1
+    j = _skip_back(tokens, j)
+    if j < 0:
+        return None
+    verb = tokens[v]
+    last = tokens[j]
+    low = last.text.lower()
+    if last.kind == "word" and low in _PRONOUNS and (j == 0 or tokens[j - 1].text != "’"):
+        return _Cue(last.start, verb.end, "pronoun", low)
+    if last.kind == "word" and last.text.islower() and low in _ROLES:
+        return _nominal(tokens, j, verb)
+    run = _run_back(tokens, j)
+    if run is None:
+        return None
+    first = run
+    # "Mike Pence of Indiana told": the place after "of" is not the speaker
+    if first >= 2 and tokens[first - 1].text in ("of", "from") and _is_name_part(tokens[first - 2]):
+        outer = _run_back(tokens, first - 2)
+        if outer is not None:
+            first, j = outer, first - 2
+    if first > 0 and tokens[first - 1].text in _PREPOSITIONS:
+        return None  # "Jeffrey Lewis of the Center for Nonproliferation Studies wrote": a place, not him
+    name = _clean([t.text for t in tokens[first : j + 1]])
+    if name is None:
+        return None
+    if first > 0 and tokens[first - 1].text.lower() in _DETERMINERS and not _has_title(tokens[first : j + 1]):
+        return _Cue(tokens[first - 1].start, verb.end, "nominal", _span_text(tokens, first - 1, j))
+    return _Cue(tokens[first].start, verb.end, "named", name)
+
+
+def _skip_back(tokens: Sequence[_Token], j: int) -> int:
+    """Step left over a party tag "(R-Fla.)", an appositive ", a former agent," or ", R-Wis.,"."""
+    for _ in range(2):
+        if j >= 0 and tokens[j].text == ")":
+            k = j - 1
+            while k >= 0 and tokens[k].text != "(" and j - k < 10:
+                k -= 1
+            if k >= 0 and tokens[k].text == "(":
+                j = k - 1
+        if j >= 1 and tokens[j].text == ",":
+            k = j - 1
+            while k >= 0 and tokens[k].text != "," and tokens[k].kind != "quote" and j - k < 25:
+                if tokens[k].text in _SENTENCE_END and tokens[k].kind == "punct":
+                    break
+                k -= 1
+            if k >= 1 and tokens[k].text == "," and tokens[k - 1].kind != "quote":
+                j = k - 1
+    return j
+
+
+def _run_back(tokens: Sequence[_Token], j: int) -> int | None:
+    """Index of the first token of the name run ending at ``j``, or None when ``j`` is not in a name."""
+    if j < 0 or not _is_name_part(tokens[j]) or (tokens[j].text in _SUFFIXES and j == 0):
+        return None
+    k = j
+    while k - 1 >= 0 and (
+        _is_name_part(tokens[k - 1])
+        or (tokens[k - 1].text in _PARTICLES and k - 2 >= 0 and _is_name_part(tokens[k - 2]))
+        or (tokens[k - 1].text == "," and tokens[k].text in _SUFFIXES)
+    ):
+        k -= 1
+    return k
+
+
+def _run_forward(tokens: Sequence[_Token], k: int) -> int:
+    """Index of the last token of the name run starting at ``k``."""
+    j = k
+    while j + 1 < len(tokens) and (
+        _is_name_part(tokens[j + 1])
+        or (tokens[j + 1].text in _PARTICLES and j + 2 < len(tokens) and _is_name_part(tokens[j + 2]))
+    ):
+        j += 1
+    return j
+
+
+def _right_cue(tokens: Sequence[_Token], k: int, inverted: bool) -> _Cue | None:
+    """ "…,” said spokesman Josh Schwerin" / "said the Rev. Al Sharpton" / "said a senior Cruz adviser"."""
+    start = k
+    determiner = start < len(tokens) and tokens[start].text.lower() in _DETERMINERS
+    limit = min(len(tokens), k + 10)
+    while k < limit:
+        token = tokens[k]
+        low = token.text.lower()
+        stop = token.kind == "quote" or (token.kind == "punct" and token.text != "’")
+        if stop or (token.kind == "word" and token.text.islower() and low in _STOP_RIGHT | _OTHER_PRONOUNS):
+            break
+        if token.kind == "word" and token.text.islower():
+            if low in _PRONOUNS:
+                return None
+            k += 1
+            continue
+        if _possessive(token.text):
+            k += 1
+            continue
+        if not _is_name_part(token):
+            return None
+        end = _run_forward(tokens, k)
+        after = tokens[end + 1] if end + 1 < len(tokens) else None
+        if after is not None and after.kind == "word" and after.text.islower() and after.text not in _STOP_RIGHT:
+            k = end + 1  # "said Vermont governor Howard Dean": a capitalised descriptor
+            continue
+        if determiner and not _has_title(tokens[k : end + 1]):
+            return _Cue(tokens[start].start, tokens[end].end, "nominal", _span_text(tokens, start, end), inverted)
+        name = _clean([t.text for t in tokens[k : end + 1]])
+        if name is None:
+            return None
+        return _Cue(tokens[start - 1].start, tokens[end].end, "named", name, inverted)
+    last = tokens[k - 1] if k - 1 > start else None
+    if determiner and last is not None and last.text in _ROLES:
+        return _Cue(tokens[start].start, last.end, "nominal", _span_text(tokens, start, k - 1), inverted)
+    return None
+
+
+def _nominal(tokens: Sequence[_Token], j: int, verb: _Token) -> _Cue | None:
+    """ "a Department of Homeland Security spokesperson said": the phrase from its determiner."""
+    k = j - 1
+    while k >= 0 and j - k <= 8:
+        token = tokens[k]
+        if token.kind != "word" and token.text not in ("’", "-"):
+            return None
+        if token.text.lower() in _DETERMINERS:
+            return _Cue(token.start, verb.end, "nominal", _span_text(tokens, k, j))
+        if token.text.lower() in _STOP_RIGHT - {"of"}:
+            return None
+        k -= 1
+    return None
+
+
+def _sentence_subject(tokens: Sequence[_Token], v: int) -> _Cue | None:
+    """The subject opening the sentence of an -ing speech verb: "Trump tweeted, saying “…”"."""
+    k = v - 1
+    while k > 0 and not (tokens[k - 1].text in _SENTENCE_END or tokens[k - 1].kind == "quote"):
+        k -= 1
+    while k < v and tokens[k].text in _FUNCTION:
+        k += 1
+    if k >= v:
+        return None
+    low = tokens[k].text.lower()
+    if low in _PRONOUNS:
+        return _Cue(tokens[k].start, tokens[v].end, "pronoun", low)
+    if not _is_name_part(tokens[k]):
+        return None
+    end = _run_forward(tokens, k)
+    if end + 1 < len(tokens) and _possessive(tokens[end + 1].text):
+        return None
+    name = _clean([t.text for t in tokens[k : end + 1]])
+    return _Cue(tokens[k].start, tokens[v].end, "named", name) if name else None
+
+
+def _dash_bylines(tokens: Sequence[_Token]) -> list[_Cue]:
+    """ "“…” ― Pamela Padilla": a dash and a name right after a quotation, ending the paragraph."""
+    cues = []
+    for i, token in enumerate(tokens):
+        if token.text in _DASHES and (i == 0 or tokens[i - 1].kind == "quote") and i + 1 < len(tokens):
+            end = _run_forward(tokens, i + 1) if _is_name_part(tokens[i + 1]) else -1
+            rest = tokens[end + 1 :] if end >= 0 else []
+            if end >= 0 and all(t.kind == "punct" for t in rest):
+                name = _clean([t.text for t in tokens[i + 1 : end + 1]])
+                if name:
+                    cues.append(_Cue(token.start, tokens[end].end, "named", name))
+    return cues
+
+
+def _has_title(tokens: Sequence[_Token]) -> bool:
+    return any(t.text in _TITLES and t.text not in ("Democrat", "Republican", "Democratic", "GOP") for t in tokens)
+
+
+def _span_text(tokens: Sequence[_Token], first: int, last: int) -> str:
+    parts = []
+    for n in range(first, last + 1):
+        if n > first and tokens[n].start > tokens[n - 1].end:
+            parts.append(" ")
+        parts.append(tokens[n].text)
+    return "".join(parts)
+
+
+def _clean(words: Sequence[str]) -> str | None:
+    """The person's name in a run of capitalised words, or None when the run names nobody."""
+    words = [w for w in words if w != ","]
+    while words and (words[0] in _FUNCTION or words[0] in _PARTICLES or words[0].lower() in _VERBS):
+        words = words[1:]
+    titled = [n for n, w in enumerate(words[:-1]) if w in _TITLES]
+    honorific = words[titled[-1]] if titled and words[titled[-1]] in _HONORIFICS else None
+    if titled:
+        words = words[titled[-1] + 1 :]
+    while words and words[-1] in _SUFFIXES and len(words) > 1:
+        words = words[:-1]
+    if not words or any(w in _NOT_NAMES or w in _FUNCTION for w in words) or words[-1] in _TITLES:
+        return None
+    if words[-1].lower() in _PARTICLES or len(words) > 4 or not any(len(w.strip(".")) > 1 for w in words):
+        return None
+    if words[-1].endswith(".") and words[-1] not in _SUFFIXES:
+        return None  # an initial or an abbreviation cannot end a person's name
+    name = " ".join(words)
+    return f"{honorific} {name}" if honorific and len(words) == 1 else name
+
+
+# -- names ---------------------------------------------------------------------------------------------
+
+
+class _Names:
+    """The people a document names: full names for surnames, who opens sentences, he or she."""
+
+    def __init__(self, text: str, paras: Sequence[Span], parsed: Sequence[_Paragraph]) -> None:
+        self.full: dict[str, dict[str, int]] = {}  # surname -> full names -> mentions ("Uttam Dhillon": 2)
+        self.titled: dict[str, set[str]] = {}  # surname -> genders of Mr./Mrs./Ms. before it
+        self.alone: set[str] = set()  # surnames also written on their own
+        self.mentions: list[_Mention] = []
+        self.speakers: set[str] = set()  # surnames of named speech cues
+        self.votes: dict[str, list[int]] = {}  # surname -> [he, she] in sentences naming only them
+        for number, (para, paragraph) in enumerate(zip(paras, parsed, strict=True)):
+            if not _headline(text, para, number):
+                self._collect(paragraph.tokens)
+
+    def _collect(self, tokens: Sequence[_Token]) -> None:
+        k = 0
+        sentence: list[str] = []
+        pronouns = [0, 0]
+        while k < len(tokens):
+            token = tokens[k]
+            if token.text in _SENTENCE_END or token.kind == "quote":
+                self._vote(sentence, pronouns)
+                sentence, pronouns = [], [0, 0]
+            if not _is_name_part(token):
+                low = token.text.lower()
+                if low in ("he", "him", "his"):
+                    pronouns[0] += 1
+                elif low in ("she", "her", "hers"):
+                    pronouns[1] += 1
+                k += 1
+                continue
+            end = _run_forward(tokens, k)
+            words = [t.text for t in tokens[k : end + 1]]
+            if end + 1 < len(tokens) and tokens[end + 1].kind == "word" and _possessive(tokens[end + 1].text):
+                # "Marco Rubio’s plan" names Marco Rubio (the possessive never joins a name in a cue)
+                words.append(re.sub(r"[’']s?$", "", tokens[end + 1].text))
+                end += 1
+            name = _clean(words)
+            if name is not None:
+                self._add(name, words, tokens, k, end)
+                sentence.append(name.split()[-1])
+            k = end + 1
+        self._vote(sentence, pronouns)
+
+    def _add(self, name: str, words: Sequence[str], tokens: Sequence[_Token], k: int, end: int) -> None:
+        parts = name.split()
+        surname = parts[-1]
+        for word in words:
+            if word in _HONORIFICS:
+                self.titled.setdefault(surname, set()).add(_HONORIFICS[word])
+        if len(parts) >= 2 and parts[0] not in _HONORIFICS:
+            counts = self.full.setdefault(surname, {})
+            counts[name] = counts.get(name, 0) + 1
+        else:
+            self.alone.add(surname)
+        opening = k == 0 or tokens[k - 1].text in _SENTENCE_END or tokens[k - 1].kind == "quote"
+        opening = opening or all(t.text in _FUNCTION for t in tokens[max(0, k - 1) : k])
+        # "As for Trump, he said": a name set before its pronoun is the clause's subject too
+        opening = opening or (
+            end + 2 < len(tokens) and tokens[end + 1].text == "," and tokens[end + 2].text.lower() in _PRONOUNS
+        )
+        self.mentions.append(_Mention(tokens[k].start, surname, opening))
+
+    def _vote(self, sentence: Sequence[str], pronouns: Sequence[int]) -> None:
+        if len(set(sentence)) == 1 and any(pronouns):
+            votes = self.votes.setdefault(sentence[0], [0, 0])
+            votes[0] += pronouns[0]
+            votes[1] += pronouns[1]
+
+    def _pronoun_gender(self, surname: str) -> str | None:
+        he, she = self.votes.get(surname, [0, 0])
+        if he >= 2 * she + 1:
+            return "m"
+        if she >= 2 * he + 1:
+            return "f"
+        return None
+
+    def gender(self, surname: str) -> str | None:
+        """ "m" or "f" where the text is clear about it (titles, or pronouns beside the name), else None."""
+        titled = self.titled.get(surname, set())
+        if len(titled) == 1:
+            return next(iter(titled))
+        return self._pronoun_gender(surname)
+
+    def expand(self, name: str) -> str:
+        """The fullest form of a name the text used for the same person, or the name as written.
+
+        A surname that several first names share ("Hillary Clinton", "Bill Clinton") takes the one
+        the text names most often in full, and only when it is named at least twice as often.
+        """
+        parts = name.split()
+        honorific = parts[0] if parts[0] in _HONORIFICS else None
+        if honorific:
+            parts = parts[1:]
+        if not parts:
+            return name
+        candidates = {
+            full: count
+            for full, count in self.full.get(parts[-1], {}).items()
+            if full.split()[-len(parts) :] == parts and len(full.split()) > len(parts)
+        }
+        if not candidates:
+            return " ".join(parts) if len(parts) >= 2 else name
+        if honorific and (len(candidates) > 1 or self._pronoun_gender(parts[-1]) != _HONORIFICS[honorific]):
+            return name  # "Mrs. Trump" is "Donald Trump" only if the text calls that Trump "she"
+        by_first: dict[str, int] = {}
+        for full, count in candidates.items():
+            by_first[full.split()[0]] = by_first.get(full.split()[0], 0) + count
+        ranked = sorted(by_first.items(), key=lambda item: -item[1])
+        if len(ranked) > 1 and ranked[0][1] < 2 * ranked[1][1]:
+            return " ".join(parts) if len(parts) >= 2 else name  # two people share it about as often
+        first = ranked[0][0]
+        return max((f for f in candidates if f.split()[0] == first), key=lambda f: (candidates[f], len(f)))
+
+    def person(self, surname: str) -> bool:
+        """A surname the text uses for a person: a speaker, a titled name, or a full name used alone too."""
+        return surname in self.speakers or surname in self.titled or (surname in self.full and surname in self.alone)
+
+
+def _headline(text: str, para: Span, number: int) -> bool:
+    """A title-case opening line or heading: its capitalised words are no evidence of a name."""
+    piece = text[para.start : para.end]
+    words = piece.split()
+    if len(words) < 3 or len(words) > 30:
+        return False
+    if number > 0 and piece.rstrip()[-1:] in '.!?”"':
+        return False  # a short sentence of the body ("Mike Pence spoke first.")
+    capitalised = sum(1 for w in words if w[:1].isupper())
+    return capitalised / len(words) >= 0.6
+
+
+# -- attribution -----------------------------------------------------------------------------------
+
+
+def _attribute(parsed: Sequence[_Paragraph], names: _Names) -> None:
+    for paragraph in parsed:
+        for cue in paragraph.cues:
+            if cue.kind == "named":
+                names.speakers.add(names.expand(cue.name).split()[-1])
+    previous: _Quote | None = None  # the last quotation of the previous paragraph
+    recent: list[tuple[int, int, str]] = []  # (paragraph, position, speaker) of attributed quotations
+    for number, paragraph in enumerate(parsed):
+        if paragraph.label is not None:
+            label = names.expand(paragraph.label.title())
+            if names.person(label.split()[-1]) or label.split()[-1] in names.full:
+                paragraph.quotes[0].speaker = label
+                paragraph.quotes[0].via = "named"
+        for quote in paragraph.quotes:
+            if quote.speaker is None:
+                floor = parsed[max(0, number - 2)].span.start
+                _assign(quote, paragraph, names, recent, floor)
+        paragraph_speakers = {q.speaker for q in paragraph.quotes if q.speaker}
+        for quote in paragraph.quotes:
+            if quote.speaker is None and len(paragraph_speakers) == 1 and not paragraph.label:
+                quote.speaker, quote.via = next(iter(paragraph_speakers)), "paragraph"
+            if (
+                quote.speaker is None
+                and previous is not None
+                and previous.speaker
+                and quote.start == paragraph.span.start
+                and not paragraph.cues
+            ):
+                quote.speaker, quote.via = previous.speaker, "continued"
+            if quote.speaker and quote.via != "nominal":
+                recent.append((number, quote.start, quote.speaker))
+        previous = paragraph.quotes[-1] if paragraph.quotes else None
+
+
+def _assign(
+    quote: _Quote, paragraph: _Paragraph, names: _Names, recent: list[tuple[int, int, str]], floor: int
+) -> None:
+    cue = _cue_for(quote, paragraph)
+    if cue is None:
+        return
+    if cue.kind == "named":
+        quote.speaker, quote.via = names.expand(cue.name), "named"
+    elif cue.kind == "nominal":
+        quote.speaker, quote.via = cue.name, "nominal"
+    else:
+        resolved = _resolve_pronoun(cue, names, recent, floor)
+        if resolved:
+            quote.speaker, quote.via = resolved, "pronoun"
+
+
+def _cue_for(quote: _Quote, paragraph: _Paragraph) -> _Cue | None:
+    """The cue right after the quotation, else right before it in the same sentence, else the nearest."""
+    after = [c for c in paragraph.cues if c.start >= quote.end]
+    before = [c for c in paragraph.cues if c.end <= quote.start]
+    if after and _adjacent(paragraph, quote.end, after[0].start):
+        return after[0]
+    if before and _same_sentence(paragraph, before[-1].end, quote.start):
+        return before[-1]
+    best: tuple[int, _Cue] | None = None
+    for cue in paragraph.cues:
+        distance = max(cue.start - quote.end, quote.start - cue.end, 0)
         if best is None or distance < best[0]:
-            best = (distance, name)
+            best = (distance, cue)
     return best[1] if best else None
 
 
-def _full_name(text: str, name: str) -> str:
-    """Expand a one-word surname to the longest earlier mention that ends with it."""
-    name = re.sub(r"^(?:Dr|Mr|Mrs|Ms|Prof)\.\s+", "", name)
-    if " " in name:
-        return name
-    pattern = re.compile(rf"\b((?:{_WORD}\s+){{1,3}}){re.escape(name)}\b")
-    best = name
-    for match in pattern.finditer(text):
-        words = [w for w in match.group(1).split() if w not in _PRONOUNS]
-        candidate = " ".join([*words, name])
-        if len(candidate) > len(best) and words:
-            best = candidate
-    return best
+def _between(paragraph: _Paragraph, start: int, end: int) -> list[_Token]:
+    return [t for t in paragraph.tokens if start <= t.start and t.end <= end]
+
+
+def _adjacent(paragraph: _Paragraph, start: int, end: int) -> bool:
+    return all(t.kind == "punct" and t.text not in _SENTENCE_END for t in _between(paragraph, start, end))
+
+
+def _same_sentence(paragraph: _Paragraph, start: int, end: int) -> bool:
+    if end - start > _CUE_GAP:
+        return False
+    return not any(t.text in _SENTENCE_END or t.kind == "quote" for t in _between(paragraph, start, end))
+
+
+def _resolve_pronoun(cue: _Cue, names: _Names, recent: list[tuple[int, int, str]], floor: int) -> str | None:
+    """The person a "he"/"she" speaker is, when the evidence is clear; else None.
+
+    ``floor`` is where the stretch of text starts (two paragraphs back). The candidates are the last
+    quoted speaker and the last person opening a sentence in that stretch whose gender (as the text
+    shows it) does not contradict the pronoun. Either alone decides; when both exist and differ, the
+    one named later wins: a person opening a sentence after that quotation took over the stretch.
+    """
+    gender = _PRONOUNS[cue.name]
+
+    def agrees(name: str) -> bool:
+        known = names.gender(name.split()[-1])
+        return known is None or known == gender
+
+    quoted = [r for r in recent if r[1] >= floor and agrees(r[2])]
+    previous = quoted[-1] if quoted else None
+    subjects = [
+        m
+        for m in names.mentions
+        if m.subject and floor <= m.position < cue.start and names.person(m.surname) and agrees(m.surname)
+    ]
+    subject = subjects[-1] if subjects else None
+    if previous is None:
+        return names.expand(subject.surname) if subject else None
+    speaker = previous[2]
+    if subject is None or subject.position < previous[1] or speaker.split()[-1] == subject.surname:
+        return speaker
+    return names.expand(subject.surname)  # a new person took over the stretch after that quotation

@@ -66,6 +66,7 @@ def chunking_settings(settings: IndexSettings, embedder: Embedder) -> dict[str, 
         "chunk_tokens": min(settings.chunk_tokens, embedder.max_tokens),
         "chunk_overlap": settings.chunk_overlap,
         "segmenter": 2,  # bump when segmentation changes: spans of old indexes differ
+        "attribution": 2,  # bump when speaker attribution changes: the speakers old indexes stored differ
     }
 
 
@@ -149,9 +150,12 @@ def _previous(settings: IndexSettings, embedder: Embedder, report: BuildReport) 
         log.info(report.full_rebuild_reason)
         previous.close()
         return None, False
-    if previous.manifest.chunking != chunking_settings(settings, embedder):
+    wanted = chunking_settings(settings, embedder)
+    if previous.manifest.chunking != wanted:
         # Spans are cut anew, but a sentence or passage whose text is unchanged keeps its vector.
-        report.full_rebuild_reason = "Full rebuild: the chunking settings changed."
+        changed = sorted(k for k in wanted.keys() | previous.manifest.chunking.keys()
+                         if previous.manifest.chunking.get(k) != wanted.get(k))  # fmt: skip
+        report.full_rebuild_reason = f"Full rebuild: the chunking settings changed ({', '.join(changed)})."
         log.info(report.full_rebuild_reason)
         return previous, False
     return previous, True
@@ -171,12 +175,17 @@ def _carry_over(previous: Generation, doc_id: str) -> IndexedDocument:
 
 def analyse(doc: Document, embedder: Embedder, chunk_tokens: int, overlap: int) -> tuple[list[Sentence], list[Chunk]]:
     """Sentences (with speakers) and chunks of one document."""
+    sentences = attributed_sentences(doc)
+    counts = embedder.count_tokens([doc.text[s.start : s.end] for s in sentences])
+    return sentences, segment.chunks(sentences, counts, chunk_tokens, overlap)
+
+
+def attributed_sentences(doc: Document) -> list[Sentence]:
+    """The document's sentences, each with its speaker (None for narration), as an index stores them."""
     paras = segment.paragraphs(doc)
     spans = segment.sentences(doc, paras)
     who = attribution.speakers(doc.text, paras, spans)
-    sentences = [Sentence(s.start, s.end, s.paragraph, name) for s, name in zip(spans, who, strict=True)]
-    counts = embedder.count_tokens([doc.text[s.start : s.end] for s in sentences])
-    return sentences, segment.chunks(sentences, counts, chunk_tokens, overlap)
+    return [Sentence(s.start, s.end, s.paragraph, name) for s, name in zip(spans, who, strict=True)]
 
 
 def _index_documents(

@@ -118,3 +118,99 @@ def test_a_continuation_without_a_previous_speaker_names_nobody() -> None:
 def test_a_pronoun_is_never_taken_for_a_name() -> None:
     found = synthetic("“We will appeal against this decision at once.” He said the council had erred.")
     assert list(found.values()) == [None, None]
+
+
+# -- patterns seen in real news (issue 12) ---------------------------------------------------------
+
+LEAD = "The council met on Tuesday to discuss the plan.\n\n"
+QUOTE = "We will fix the roads before winter comes"
+
+
+@pytest.mark.parametrize(
+    ("text", "speaker"),
+    [
+        (f"“{QUOTE},” said spokesman Josh Schwerin.", "Josh Schwerin"),
+        (f"“{QUOTE},” said the Rev. Al Sharpton.", "Al Sharpton"),
+        (f"Rep. John Mica (R-Fla.) said: “{QUOTE}.”", "John Mica"),
+        (f"“{QUOTE}” ― Pamela Padilla", "Pamela Padilla"),
+        (f"“{QUOTE},” Mike Pence of Indiana told reporters.", "Mike Pence"),
+        (f"“{QUOTE},” said Rep. G.K. Butterfield.", "G.K. Butterfield"),
+        (f"When House Speaker Paul Ryan said “{QUOTE},” nobody believed him.", "Paul Ryan"),
+        (f"“{QUOTE},” Clinton’s spokesman Brian Fallon said.", "Brian Fallon"),
+        (f'"{QUOTE},” said David Gorski.', "David Gorski"),
+        (f"“{QUOTE},” Tom Baker tweeted.", "Tom Baker"),
+        (f"“{QUOTE},” Tom Baker responded.", "Tom Baker"),
+        (f"Tom Baker shot back, “{QUOTE}.”", "Tom Baker"),
+        (f"“{QUOTE},” said a senior campaign adviser.", "a senior campaign adviser"),
+    ],
+)
+def test_a_named_speaker_in_the_forms_news_uses(text: str, speaker: str) -> None:
+    found = synthetic(LEAD + text)
+    quoted = [name for sentence, name in found.items() if QUOTE in sentence]
+    assert quoted == [speaker]
+
+
+def test_the_person_spoken_to_is_never_the_speaker() -> None:
+    assert set(synthetic(LEAD + f"“{QUOTE},” she told AFP.").values()) == {None}
+
+
+def test_a_weekday_is_never_the_speaker() -> None:
+    assert set(synthetic(LEAD + f"“{QUOTE},” he said Sunday.").values()) == {None}
+
+
+def test_a_transcript_label_names_a_person_the_text_knows() -> None:
+    found = synthetic(LEAD + "Mike Pence spoke first.\n\nPENCE: Well, look, we will fix the roads before winter.")
+    assert found["PENCE: Well, look, we will fix the roads before winter."] == "Mike Pence"
+
+
+def test_a_transcript_label_of_nobody_named_is_not_a_speaker() -> None:
+    found = synthetic(LEAD + "UPDATE: The roads will be fixed before winter comes.")
+    assert set(found.values()) == {None}
+
+
+def test_a_pronoun_takes_the_previous_speaker_of_the_stretch() -> None:
+    found = synthetic(LEAD + f"“{QUOTE},” Ana Ruiz said.\n\n“It will cost a great deal of money,” she said.")
+    assert found["“It will cost a great deal of money,” she said."] == "Ana Ruiz"
+
+
+def test_a_pronoun_with_no_one_to_refer_to_stays_blank() -> None:
+    found = synthetic(LEAD + "“It will cost a great deal of money,” she said.")
+    assert set(found.values()) == {None}
+
+
+def test_a_pronoun_of_the_other_gender_does_not_take_the_previous_speaker() -> None:
+    found = synthetic(
+        "Mr. Tom Baker chaired the meeting and he spoke first.\n\n"
+        f"“{QUOTE},” Baker said.\n\n“It will cost a great deal of money,” she said."
+    )
+    assert found["“It will cost a great deal of money,” she said."] is None
+
+
+def test_the_full_name_comes_from_a_real_mention_not_a_headline() -> None:
+    found = synthetic(f"Woman Who Accused Harold Tapper Speaks Out\n\n“{QUOTE},” Tapper said.")
+    assert found[f"“{QUOTE},” Tapper said."] == "Tapper"
+
+
+def test_a_possessive_mention_gives_the_full_name() -> None:
+    found = synthetic(f"The plan was Jake Tapper’s idea, officials said.\n\n“{QUOTE},” Tapper said.")
+    assert found[f"“{QUOTE},” Tapper said."] == "Jake Tapper"
+
+
+def test_mrs_is_not_expanded_to_a_man_sharing_the_surname() -> None:
+    found = synthetic(f"Donald Trump spoke first. Mr. Trump left early.\n\n“{QUOTE},” Mrs. Trump said.")
+    assert found[f"“{QUOTE},” Mrs. Trump said."] == "Mrs. Trump"
+
+
+def test_two_people_sharing_a_surname_as_often_keep_the_surname() -> None:
+    found = synthetic(f"Bill Clinton and Hillary Clinton arrived.\n\n“{QUOTE},” Clinton said.")
+    assert found[f"“{QUOTE},” Clinton said."] == "Clinton"
+
+
+def test_mrs_is_not_expanded_to_the_only_full_name_when_that_is_a_man() -> None:
+    found = synthetic(f"Donald Trump spoke first and he left early.\n\n“{QUOTE},” Mrs. Trump said.")
+    assert found[f"“{QUOTE},” Mrs. Trump said."] == "Mrs. Trump"
+
+
+def test_an_organisation_after_a_preposition_is_not_the_subject() -> None:
+    found = synthetic(LEAD + f"“{QUOTE},” Jeffrey Lewis of the Center for Nonproliferation Studies wrote.")
+    assert set(found.values()) == {None}

@@ -67,7 +67,7 @@ def test_the_manifest_records_model_chunking_hashes_and_build_time(tmp_path: Pat
     manifest = manifest_of(settings)
     assert manifest["model"] == "fake-hash"
     assert manifest["dim"] == 64
-    assert manifest["chunking"] == {"chunk_tokens": 256, "chunk_overlap": 1, "segmenter": 2}
+    assert manifest["chunking"] == {"chunk_tokens": 256, "chunk_overlap": 1, "segmenter": 2, "attribution": 2}
     hashes = manifest["documents"]
     assert isinstance(hashes, dict) and set(hashes) == set(CORPUS)
     assert len(set(hashes.values())) == len(CORPUS)
