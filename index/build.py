@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from . import attribution, segment
+from .clean import EXTRACTOR_VERSION
 from .embedding import Embedder
 from .errors import BuildInProgressError, CorruptIndexError, NoIndexError
 from .loaders import scan
@@ -64,6 +65,7 @@ def chunking_settings(settings: IndexSettings, embedder: Embedder) -> dict[str, 
         "chunk_tokens": min(settings.chunk_tokens, embedder.max_tokens),
         "chunk_overlap": settings.chunk_overlap,
         "segmenter": 2,  # bump when segmentation changes: spans of old indexes differ
+        "extractor": EXTRACTOR_VERSION,  # an unchanged file yields other text when extraction changes
     }
 
 
@@ -140,7 +142,11 @@ def _previous(settings: IndexSettings, embedder: Embedder, report: BuildReport) 
     reasons = []
     if previous.manifest.model != embedder.name or previous.manifest.dim != embedder.dim:
         reasons.append(f"the model changed from {previous.manifest.model!r} to {embedder.name!r}")
-    if previous.manifest.chunking != chunking_settings(settings, embedder):
+    wanted = chunking_settings(settings, embedder)
+    old = previous.manifest.chunking
+    if old.get("extractor") != wanted["extractor"]:
+        reasons.append("text extraction changed (an unchanged file now yields other text)")
+    if {k: v for k, v in old.items() if k != "extractor"} != {k: v for k, v in wanted.items() if k != "extractor"}:
         reasons.append("the chunking settings changed")
     if reasons:
         report.full_rebuild_reason = "Full rebuild: " + " and ".join(reasons) + "."

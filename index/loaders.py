@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from .clean import quotable
 from .errors import SourceError
 from .models import Document, Skipped
 
@@ -30,6 +31,8 @@ HTML_SUFFIXES = {".html", ".htm"}
 PDF_SUFFIXES = {".pdf"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
 SIDECAR_SUFFIX = ".meta.yaml"
+# Control bytes that text files do not hold (tab, newline, CR and form feed aside); over 10% is binary.
+_BINARY_BYTES = [bytes([b]) for b in (*range(0, 9), 11, *range(14, 32), 127)]
 
 
 def scan(root: Path, max_bytes: int) -> tuple[list[Document], list[Skipped]]:
@@ -83,15 +86,16 @@ def load_document(path: Path, root: Path, max_bytes: int) -> Document:
     if suffix in PDF_SUFFIXES:
         text, meta, page_starts = _extract_pdf(data)
     elif suffix in HTML_SUFFIXES:
-        text, meta = _extract_html(_decode(data))
+        text, meta = _extract_html(quotable(_decode(data)))
         page_starts = ()
     elif suffix in {".md", ".markdown"}:
-        text, meta = _extract_markdown(_decode(data))
+        text, meta = _extract_markdown(quotable(_decode(data)))  # YAML refuses control characters
         page_starts = ()
     else:
         text, meta = _decode(data), {}
         page_starts = ()
 
+    text = quotable(text)  # idempotent: page starts computed on cleaned pages stay right
     sidecar_meta = _read_sidecar(sidecar_bytes, sidecar.name)
     if "outlet" in sidecar_meta and "author" not in sidecar_meta:
         meta.pop("author", None)  # the sidecar's outlet overrides an author found in the file
@@ -116,13 +120,22 @@ def load_document(path: Path, root: Path, max_bytes: int) -> Document:
 
 
 def _decode(data: bytes) -> str:
-    """Bytes to text: UTF-8 first, else the charset detector's best guess; binary is refused."""
-    if b"\0" in data[:8192]:
-        raise SourceError("it is not a text file (it contains binary data)")
+    """Bytes to text: UTF-8 first, else the charset detector's best guess; binary is refused.
+
+    Valid UTF-8 with a few stray control characters (a NUL from a broken export) is text: `quotable`
+    removes them. Anything else with a NUL near its start is binary.
+    """
+    head = data[:8192]
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        pass
+        text = None
+    if text is not None and sum(head.count(b) for b in _BINARY_BYTES) * 10 <= len(head):
+        return text
+    if b"\0" in head:
+        raise SourceError("it is not a text file (it contains binary data)")
+    if text is not None:
+        return text
     western = _as_western(data)
     if western is not None:
         return western
@@ -200,7 +213,7 @@ def _extract_pdf(data: bytes) -> tuple[str, dict[str, Any], tuple[int, ...]]:
     parts: list[str] = []
     starts: list[int] = []
     offset = 0
-    for page_text in pages:
+    for page_text in map(quotable, pages):
         starts.append(offset)
         parts.append(page_text)
         offset += len(page_text) + 2
@@ -250,7 +263,7 @@ def _has_words(text: str, furniture: tuple[tuple[int, int], ...]) -> bool:
 def _clean_str(value: object) -> str | None:
     if value is None:
         return None
-    text = " ".join(str(value).split())
+    text = " ".join(quotable(str(value)).split())
     return text or None
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from index import CorruptIndexError, Library
 from index.build import build
+from index.clean import EXTRACTOR_VERSION
 from index.settings import IndexSettings
 from index.store import CURRENT, MANIFEST, NpyRows, open_current
 from tests.conftest import make_settings
@@ -67,7 +68,9 @@ def test_the_manifest_records_model_chunking_hashes_and_build_time(tmp_path: Pat
     manifest = manifest_of(settings)
     assert manifest["model"] == "fake-hash"
     assert manifest["dim"] == 64
-    assert manifest["chunking"] == {"chunk_tokens": 256, "chunk_overlap": 1, "segmenter": 2}
+    assert manifest["chunking"] == {
+        "chunk_tokens": 256, "chunk_overlap": 1, "segmenter": 2, "extractor": EXTRACTOR_VERSION
+    }  # fmt: skip
     hashes = manifest["documents"]
     assert isinstance(hashes, dict) and set(hashes) == set(CORPUS)
     assert len(set(hashes.values())) == len(CORPUS)
@@ -157,6 +160,21 @@ def test_new_chunking_settings_force_a_full_rebuild(tmp_path: Path) -> None:
 
     assert report.full_rebuild_reason is not None and "chunking" in report.full_rebuild_reason
     assert report.embedded > 0
+
+
+def test_an_index_from_an_older_extractor_is_rebuilt_with_the_reason(tmp_path: Path) -> None:
+    settings = make_corpus(tmp_path)
+    build(settings, HashEmbedder())
+    folder = current_folder(settings)
+    manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+    manifest["chunking"]["extractor"] = EXTRACTOR_VERSION - 1  # as an index built before this version
+    (folder / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+
+    report = build(settings, HashEmbedder())
+
+    assert report.full_rebuild_reason is not None and "extraction changed" in report.full_rebuild_reason
+    assert "chunking" not in report.full_rebuild_reason
+    assert report.embedded > 0  # every document re-extracted and re-embedded
 
 
 # -- damage --------------------------------------------------------------------------------------
