@@ -197,32 +197,49 @@ def _extract_html(raw: str) -> tuple[str, dict[str, Any]]:
 
 
 def _extract_pdf(data: bytes) -> tuple[str, dict[str, Any], tuple[int, ...]]:
+    """Text in reading order (`pdf.read_pdf`); metadata from the file's info when it is real."""
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
+
+    from .pdf import read_pdf
 
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise SourceError("it is an encrypted PDF")
-        pages = [page.extract_text() or "" for page in reader.pages]
         info = reader.metadata
     except SourceError:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, OSError) as error:
         raise SourceError(f"it is not a readable PDF ({error.__class__.__name__})") from error
-    parts: list[str] = []
-    starts: list[int] = []
-    offset = 0
-    for page_text in map(quotable, pages):
-        starts.append(offset)
-        parts.append(page_text)
-        offset += len(page_text) + 2
+    try:
+        extracted = read_pdf(data)
+    except Exception as error:  # pdfminer raises a zoo of its own and builtin errors on broken files
+        raise SourceError(f"it is not a readable PDF ({error.__class__.__name__})") from error
     meta: dict[str, Any] = {}
-    if info is not None:
-        meta = {"title": info.title, "author": info.author}
-        with contextlib.suppress(ValueError, TypeError):  # a malformed date in the PDF's info
-            meta["published"] = info.creation_date
-    return "\n\n".join(parts), {k: v for k, v in meta.items() if v}, tuple(starts)
+    with contextlib.suppress(ValueError, TypeError, AttributeError):  # a malformed info dictionary
+        if info is not None and _real_title(info.title):
+            meta["title"] = info.title
+        if info is not None and info.author and _real_title(info.author):
+            meta["author"] = info.author
+    if "title" not in meta and extracted.title:
+        meta["title"] = extracted.title
+    if extracted.published is not None:  # stated on the first page; the file's creation date is not one
+        meta["published"] = extracted.published
+    return extracted.text, meta, extracted.page_starts
+
+
+_JUNK_TITLE = re.compile(
+    r"^(?:untitled\b.*|title|document\d*|slide \d+|presentation\d*|pdf|none|null|microsoft (?:word|powerpoint)\b.*)$"
+    r"|\.(?:pdf|docx?|tex|dvi|indd|qxd|rtf|odt|pptx?|xlsx?)$",
+    re.IGNORECASE,
+)
+
+
+def _real_title(value: object) -> bool:
+    """Whether a PDF info field is a real name and not what a tool put there (a file name, "Untitled")."""
+    text = " ".join(str(value or "").split())
+    return sum(ch.isalpha() for ch in text) >= 3 and not _JUNK_TITLE.search(text)
 
 
 def _read_sidecar(data: bytes, name: str) -> dict[str, Any]:
