@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from .models import Answer, Excerpt, normalised
 from .search import Candidate, topic_stems
-from .store import Generation
+from .store import NOT_PROSE, Generation
 
 _WORD = re.compile(r"\w[\w'’-]*")
 
@@ -87,6 +87,8 @@ def _windows(
         if len(chosen) >= limit:
             break
         sid = candidate.sentence
+        if int(generation.sentence_kinds[sid]) & NOT_PROSE:
+            continue  # a heading, a list label, a link: searchable context, never an excerpt
         if int(generation.sentence_fingerprint[sid]) in seen_sentences:
             continue  # this sentence (or a copy of it in another source) is already quoted
         window = _widen(generation, focus, candidate, by_id, budget, shape.neighbour_ratio)
@@ -134,9 +136,10 @@ def _widen(
 
 
 def _joinable(generation: Generation, other: int, sid: int) -> bool:
-    """``other`` exists and is in the same document and paragraph as ``sid``."""
+    """``other`` exists, is prose, and is in the same document and paragraph as ``sid``."""
     return (
         0 <= other < generation.n_sentences
+        and not int(generation.sentence_kinds[other]) & NOT_PROSE
         and generation.sentence_doc[other] == generation.sentence_doc[sid]
         and generation.sentence_paragraph[other] == generation.sentence_paragraph[sid]
     )

@@ -31,6 +31,7 @@ HTML_SUFFIXES = {".html", ".htm"}
 PDF_SUFFIXES = {".pdf"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
 SIDECAR_SUFFIX = ".meta.yaml"
+_MARKDOWN_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t].*$", re.MULTILINE)
 # Control bytes that text files do not hold (tab, newline, CR and form feed aside); over 10% is binary.
 _BINARY_BYTES = [bytes([b]) for b in (*range(0, 9), 11, *range(14, 32), 127)]
 
@@ -83,13 +84,15 @@ def load_document(path: Path, root: Path, max_bytes: int) -> Document:
     sidecar_bytes = sidecar.read_bytes() if sidecar.is_file() else b""
 
     suffix = path.suffix.lower()
+    labels: tuple[tuple[int, int], ...] = ()
     if suffix in PDF_SUFFIXES:
         text, meta, page_starts = _extract_pdf(data)
     elif suffix in HTML_SUFFIXES:
-        text, meta = _extract_html(quotable(_decode(data)))
+        text, meta, labels = _extract_html(quotable(_decode(data)))
         page_starts = ()
     elif suffix in {".md", ".markdown"}:
         text, meta = _extract_markdown(quotable(_decode(data)))  # YAML refuses control characters
+        labels = tuple((m.start(), m.end()) for m in _MARKDOWN_HEADING.finditer(text))
         page_starts = ()
     else:
         text, meta = _decode(data), {}
@@ -116,7 +119,13 @@ def load_document(path: Path, root: Path, max_bytes: int) -> Document:
         content_hash=hashlib.sha256(data + b"\0" + sidecar_bytes).hexdigest(),
         page_starts=page_starts,
         furniture=furniture,
+        labels=labels,
     )
+
+
+def decode_text(data: bytes) -> str:
+    """A text file's bytes as text safe to quote (`clean.quotable`). Raises `SourceError` for binary."""
+    return quotable(_decode(data))
 
 
 def _decode(data: bytes) -> str:
@@ -179,21 +188,15 @@ def _extract_markdown(raw: str) -> tuple[str, dict[str, Any]]:
     return content, dict(metadata)
 
 
-def _extract_html(raw: str) -> tuple[str, dict[str, Any]]:
-    import trafilatura
+def _extract_html(raw: str) -> tuple[str, dict[str, Any], tuple[tuple[int, int], ...]]:
+    from .html import read_html
 
-    extracted: Any = trafilatura.bare_extraction(
-        raw, with_metadata=True, include_comments=False, include_tables=True, favor_recall=True
-    )
-    if extracted is None or not (extracted.text or "").strip():
-        raise SourceError("no main text could be extracted from the HTML")
-    meta: dict[str, Any] = {
-        "title": extracted.title,
-        "author": extracted.author or extracted.sitename,
-        "published": extracted.date,
-        "url": extracted.url,
-    }
-    return str(extracted.text), {k: v for k, v in meta.items() if v}
+    extracted = read_html(raw)
+    meta = dict(extracted.meta)
+    if "author" not in meta and "sitename" in meta:
+        meta["author"] = meta["sitename"]  # the outlet, when the page names no person
+    meta.pop("sitename", None)
+    return extracted.text, meta, extracted.labels
 
 
 def _extract_pdf(data: bytes) -> tuple[str, dict[str, Any], tuple[int, ...]]:
