@@ -108,6 +108,12 @@ def _parser() -> argparse.ArgumentParser:
         help="fit: the half of the articles rules are chosen on; test: the held-out half; all (default)",
     )  # fmt: skip
     speakers.add_argument("--out", type=Path, metavar="FILE", help="write one JSON line per missed quotation")
+
+    extraction = add(
+        "eval-extraction", _cmd_eval_extraction, "measure the HTML loader on pages with marked bodies (truth.jsonl)"
+    )
+    extraction.add_argument("data_dir", type=Path, help="folder holding truth.jsonl and the pages it names")
+    extraction.add_argument("--json", action="store_true", help="print a JSON array of summaries")
     return parser
 
 
@@ -222,6 +228,17 @@ def _cmd_eval_speakers(args: argparse.Namespace, settings: IndexSettings) -> int
         print(json.dumps(report.to_json_dict(), ensure_ascii=False))
     else:
         print(terminal.render_speaker_eval(report), end="")
+    return 0
+
+
+def _cmd_eval_extraction(args: argparse.Namespace, settings: IndexSettings) -> int:
+    from index import extraction_eval
+
+    summaries = extraction_eval.evaluate(args.data_dir)
+    if args.json:
+        print(json.dumps([s.__dict__ for s in summaries], ensure_ascii=False))
+    else:
+        print(extraction_eval.table(summaries))
     return 0
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from .models import AlsoReported, Answer, Excerpt, normalised
 from .search import Candidate, topic_stems
-from .store import Generation
+from .store import NOT_PROSE, Generation
 
 _WORD = re.compile(r"\w[\w'’-]*")
 
@@ -102,6 +102,8 @@ def _windows(
         if len(chosen) >= limit:
             break
         sid = candidate.sentence
+        if int(generation.sentence_kinds[sid]) & NOT_PROSE:
+            continue  # a heading, a list label, a link: searchable context, never an excerpt
         doc_row = int(generation.sentence_doc[sid])
         same = quoted.get(int(generation.sentence_fingerprint[sid])) or _same_report(
             generation, chosen, vectors, head, number
@@ -175,9 +177,10 @@ def _widen(
 
 
 def _joinable(generation: Generation, other: int, sid: int) -> bool:
-    """``other`` exists and is in the same document and paragraph as ``sid``."""
+    """``other`` exists, is prose, and is in the same document and paragraph as ``sid``."""
     return (
         0 <= other < generation.n_sentences
+        and not int(generation.sentence_kinds[other]) & NOT_PROSE
         and generation.sentence_doc[other] == generation.sentence_doc[sid]
         and generation.sentence_paragraph[other] == generation.sentence_paragraph[sid]
     )

@@ -21,16 +21,18 @@ from pathlib import Path
 import numpy as np
 
 from . import attribution, segment
+from .clean import EXTRACTOR_VERSION
 from .embedding import Embedder
 from .errors import BuildInProgressError, CorruptIndexError, NoIndexError
 from .loaders import scan
 from .models import BuildReport, Chunk, Document, Sentence, Skipped
 from .settings import IndexSettings
 from .store import (
+    EmbeddedTexts,
     Generation,
     IndexedDocument,
-    StoredDocument,
     current_name,
+    embedded_texts,
     open_current,
     passage_text,
     remove_old_generations,
@@ -67,6 +69,7 @@ def chunking_settings(settings: IndexSettings, embedder: Embedder) -> dict[str, 
         "chunk_overlap": settings.chunk_overlap,
         "segmenter": 2,  # bump when segmentation changes: spans of old indexes differ
         "attribution": 2,  # bump when speaker attribution changes: the speakers old indexes stored differ
+        "extractor": EXTRACTOR_VERSION,  # an unchanged file yields other text when extraction changes
     }
 
 
@@ -103,7 +106,9 @@ def build(settings: IndexSettings, embedder: Embedder, progress: Progress | None
         }
         report.unchanged = len(kept)
 
-        pool = VectorPool.of(previous, [d for d in previous.documents if d.doc_id not in kept]) if previous else None
+        # Vectors to reuse: those of the current generation, whatever its format (a damaged one lends none).
+        served = current_name(settings.index_dir)
+        pool = VectorPool.of(settings.index_dir / served, embedder, frozenset(kept)) if served and fresh else None
         built = {item.doc.doc_id: item for item in _index_documents(fresh, embedder, chunking, notify, report, pool)}
         ordered = [item for d in documents if (item := kept.get(d.doc_id) or built.get(d.doc_id))]
         for doc_id in {*report.added, *report.changed} - set(built):
@@ -151,11 +156,14 @@ def _previous(settings: IndexSettings, embedder: Embedder, report: BuildReport) 
         previous.close()
         return None, False
     wanted = chunking_settings(settings, embedder)
-    if previous.manifest.chunking != wanted:
+    old = previous.manifest.chunking
+    if old != wanted:
         # Spans are cut anew, but a sentence or passage whose text is unchanged keeps its vector.
-        changed = sorted(k for k in wanted.keys() | previous.manifest.chunking.keys()
-                         if previous.manifest.chunking.get(k) != wanted.get(k))  # fmt: skip
-        report.full_rebuild_reason = f"Full rebuild: the chunking settings changed ({', '.join(changed)})."
+        changed = sorted(k for k in wanted.keys() | old.keys() if k != "extractor" and old.get(k) != wanted.get(k))
+        reasons = ["text extraction changed (an unchanged file now yields other text)"] * (
+            old.get("extractor") != wanted["extractor"]
+        ) + [f"the chunking settings changed ({', '.join(changed)})"] * bool(changed)
+        report.full_rebuild_reason = "Full rebuild: " + " and ".join(reasons) + "."
         log.info(report.full_rebuild_reason)
         return previous, False
     return previous, True
@@ -235,27 +243,20 @@ def _index_documents(
 class VectorPool:
     """Vectors of a previous generation by the hash of the exact text they embed.
 
-    A document whose metadata changed, or every document after a change of segmentation, is cut anew,
-    yet most of its sentences and passages are the same strings as before: they keep their vectors
-    instead of going through the model again (the model is the cost of a build).
+    A document whose metadata changed, or every document after a change of segmentation, extraction
+    or index format, is cut anew, yet most of its sentences and passages are the same strings as
+    before: they keep their vectors instead of going through the model again (the model is the cost
+    of a build).
     """
 
-    def __init__(self, generation: Generation, keys: dict[bytes, tuple[str, int]]) -> None:
-        self._generation = generation
-        self._keys = keys
+    def __init__(self, embedded: EmbeddedTexts) -> None:
+        self._vectors = embedded.vectors
+        self._keys = {_text_key(text): (kind, row) for kind, rows in embedded.texts.items() for row, text in rows}
 
     @classmethod
-    def of(cls, generation: Generation, documents: Sequence[StoredDocument]) -> VectorPool:
-        keys: dict[bytes, tuple[str, int]] = {}
-        for stored in documents:
-            doc, sentences, chunks = generation.full_document(stored.row)
-            for offset, s in enumerate(sentences):
-                keys[_text_key(doc.text[s.start : s.end])] = ("sentences", stored.sentence_first + offset)
-            for offset, c in enumerate(chunks):
-                keys[_text_key(passage_text(doc.title, doc.text[c.start : c.end]))] = (
-                    "chunks", stored.chunk_first + offset,
-                )  # fmt: skip
-        return cls(generation, keys)
+    def of(cls, folder: Path, embedder: Embedder, skip: frozenset[str]) -> VectorPool | None:
+        embedded = embedded_texts(folder, embedder.name, embedder.dim, skip)
+        return cls(embedded) if embedded is not None else None
 
     def fill(self, texts: Sequence[str], out: np.ndarray) -> list[int]:
         """Copy the known vectors into ``out`` (a row per text); returns the rows still to embed."""
@@ -270,7 +271,7 @@ class VectorPool:
                 found[known[0]][1].append(known[1])
         for kind, (rows, sources) in found.items():
             if rows:
-                out[rows] = self._generation.rows(kind, np.array(sources, dtype=np.int64))
+                out[rows] = self._vectors[kind].take(np.array(sources, dtype=np.int64)).astype(np.float32)
         return missing
 
 

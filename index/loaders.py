@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from .clean import quotable
 from .errors import SourceError
 from .models import Document, Skipped
 
@@ -30,6 +31,9 @@ HTML_SUFFIXES = {".html", ".htm"}
 PDF_SUFFIXES = {".pdf"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
 SIDECAR_SUFFIX = ".meta.yaml"
+_MARKDOWN_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t].*$", re.MULTILINE)
+# Control bytes that text files do not hold (tab, newline, CR and form feed aside); over 10% is binary.
+_BINARY_BYTES = [bytes([b]) for b in (*range(0, 9), 11, *range(14, 32), 127)]
 
 
 def scan(root: Path, max_bytes: int) -> tuple[list[Document], list[Skipped]]:
@@ -80,18 +84,21 @@ def load_document(path: Path, root: Path, max_bytes: int) -> Document:
     sidecar_bytes = sidecar.read_bytes() if sidecar.is_file() else b""
 
     suffix = path.suffix.lower()
+    labels: tuple[tuple[int, int], ...] = ()
     if suffix in PDF_SUFFIXES:
         text, meta, page_starts = _extract_pdf(data)
     elif suffix in HTML_SUFFIXES:
-        text, meta = _extract_html(_decode(data))
+        text, meta, labels = _extract_html(quotable(_decode(data)))
         page_starts = ()
     elif suffix in {".md", ".markdown"}:
-        text, meta = _extract_markdown(_decode(data))
+        text, meta = _extract_markdown(quotable(_decode(data)))  # YAML refuses control characters
+        labels = tuple((m.start(), m.end()) for m in _MARKDOWN_HEADING.finditer(text))
         page_starts = ()
     else:
         text, meta = _decode(data), {}
         page_starts = ()
 
+    text = quotable(text)  # idempotent: page starts computed on cleaned pages stay right
     sidecar_meta = _read_sidecar(sidecar_bytes, sidecar.name)
     if "outlet" in sidecar_meta and "author" not in sidecar_meta:
         meta.pop("author", None)  # the sidecar's outlet overrides an author found in the file
@@ -112,17 +119,32 @@ def load_document(path: Path, root: Path, max_bytes: int) -> Document:
         content_hash=hashlib.sha256(data + b"\0" + sidecar_bytes).hexdigest(),
         page_starts=page_starts,
         furniture=furniture,
+        labels=labels,
     )
 
 
+def decode_text(data: bytes) -> str:
+    """A text file's bytes as text safe to quote (`clean.quotable`). Raises `SourceError` for binary."""
+    return quotable(_decode(data))
+
+
 def _decode(data: bytes) -> str:
-    """Bytes to text: UTF-8 first, else the charset detector's best guess; binary is refused."""
-    if b"\0" in data[:8192]:
-        raise SourceError("it is not a text file (it contains binary data)")
+    """Bytes to text: UTF-8 first, else the charset detector's best guess; binary is refused.
+
+    Valid UTF-8 with a few stray control characters (a NUL from a broken export) is text: `quotable`
+    removes them. Anything else with a NUL near its start is binary.
+    """
+    head = data[:8192]
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        pass
+        text = None
+    if text is not None and sum(head.count(b) for b in _BINARY_BYTES) * 10 <= len(head):
+        return text
+    if b"\0" in head:
+        raise SourceError("it is not a text file (it contains binary data)")
+    if text is not None:
+        return text
     western = _as_western(data)
     if western is not None:
         return western
@@ -166,50 +188,61 @@ def _extract_markdown(raw: str) -> tuple[str, dict[str, Any]]:
     return content, dict(metadata)
 
 
-def _extract_html(raw: str) -> tuple[str, dict[str, Any]]:
-    import trafilatura
+def _extract_html(raw: str) -> tuple[str, dict[str, Any], tuple[tuple[int, int], ...]]:
+    from .html import read_html
 
-    extracted: Any = trafilatura.bare_extraction(
-        raw, with_metadata=True, include_comments=False, include_tables=True, favor_recall=True
-    )
-    if extracted is None or not (extracted.text or "").strip():
-        raise SourceError("no main text could be extracted from the HTML")
-    meta: dict[str, Any] = {
-        "title": extracted.title,
-        "author": extracted.author or extracted.sitename,
-        "published": extracted.date,
-        "url": extracted.url,
-    }
-    return str(extracted.text), {k: v for k, v in meta.items() if v}
+    extracted = read_html(raw)
+    meta = dict(extracted.meta)
+    if "author" not in meta and "sitename" in meta:
+        meta["author"] = meta["sitename"]  # the outlet, when the page names no person
+    meta.pop("sitename", None)
+    return extracted.text, meta, extracted.labels
 
 
 def _extract_pdf(data: bytes) -> tuple[str, dict[str, Any], tuple[int, ...]]:
+    """Text in reading order (`pdf.read_pdf`); metadata from the file's info when it is real."""
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
+
+    from .pdf import read_pdf
 
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise SourceError("it is an encrypted PDF")
-        pages = [page.extract_text() or "" for page in reader.pages]
         info = reader.metadata
     except SourceError:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, OSError) as error:
         raise SourceError(f"it is not a readable PDF ({error.__class__.__name__})") from error
-    parts: list[str] = []
-    starts: list[int] = []
-    offset = 0
-    for page_text in pages:
-        starts.append(offset)
-        parts.append(page_text)
-        offset += len(page_text) + 2
+    try:
+        extracted = read_pdf(data)
+    except Exception as error:  # pdfminer raises a zoo of its own and builtin errors on broken files
+        raise SourceError(f"it is not a readable PDF ({error.__class__.__name__})") from error
     meta: dict[str, Any] = {}
-    if info is not None:
-        meta = {"title": info.title, "author": info.author}
-        with contextlib.suppress(ValueError, TypeError):  # a malformed date in the PDF's info
-            meta["published"] = info.creation_date
-    return "\n\n".join(parts), {k: v for k, v in meta.items() if v}, tuple(starts)
+    with contextlib.suppress(ValueError, TypeError, AttributeError):  # a malformed info dictionary
+        if info is not None and _real_title(info.title):
+            meta["title"] = info.title
+        if info is not None and info.author and _real_title(info.author):
+            meta["author"] = info.author
+    if "title" not in meta and extracted.title:
+        meta["title"] = extracted.title
+    if extracted.published is not None:  # stated on the first page; the file's creation date is not one
+        meta["published"] = extracted.published
+    return extracted.text, meta, extracted.page_starts
+
+
+_JUNK_TITLE = re.compile(
+    r"^(?:untitled\b.*|title|document\d*|slide \d+|presentation\d*|pdf|none|null|microsoft (?:word|powerpoint)\b.*)$"
+    r"|\.(?:pdf|docx?|tex|dvi|indd|qxd|rtf|odt|pptx?|xlsx?)$",
+    re.IGNORECASE,
+)
+
+
+def _real_title(value: object) -> bool:
+    """Whether a PDF info field is a real name and not what a tool put there (a file name, "Untitled")."""
+    text = " ".join(str(value or "").split())
+    return sum(ch.isalpha() for ch in text) >= 3 and not _JUNK_TITLE.search(text)
 
 
 def _read_sidecar(data: bytes, name: str) -> dict[str, Any]:
@@ -250,7 +283,7 @@ def _has_words(text: str, furniture: tuple[tuple[int, int], ...]) -> bool:
 def _clean_str(value: object) -> str | None:
     if value is None:
         return None
-    text = " ".join(str(value).split())
+    text = " ".join(quotable(str(value)).split())
     return text or None
 
 

@@ -28,6 +28,8 @@ class Document:
     page_starts: tuple[int, ...] = ()
     # Spans of ``text`` that are page furniture (never segmented, never quoted).
     furniture: tuple[tuple[int, int], ...] = ()
+    # Spans that are not prose (headings, list labels, table rows): indexed as context, never an excerpt.
+    labels: tuple[tuple[int, int], ...] = ()
 
     def page_of(self, offset: int) -> int | None:
         """1-based page holding ``offset``, or None when the document has no pages."""

@@ -48,7 +48,7 @@ from .models import Chunk, Document, Sentence, SourceInfo, normalised, page_numb
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 FLAT_LIMIT = 50_000  # exact search up to here: about 3 ms per query on one core (scripts/bench.py)
 _BIG_FILE = 64 << 20  # files larger than this are checked by size and sampled blocks, not hashed whole
 CURRENT = "CURRENT"
@@ -58,7 +58,7 @@ _SCHEMA = """
 CREATE TABLE documents (
     row INTEGER PRIMARY KEY, doc_id TEXT UNIQUE NOT NULL, title TEXT NOT NULL, path TEXT, url TEXT,
     author TEXT, published TEXT, content_hash TEXT NOT NULL, page_starts TEXT NOT NULL,
-    furniture TEXT NOT NULL, text TEXT NOT NULL,
+    furniture TEXT NOT NULL, labels TEXT NOT NULL, text TEXT NOT NULL,
     sentence_first INTEGER NOT NULL, sentence_end INTEGER NOT NULL,
     chunk_first INTEGER NOT NULL, chunk_end INTEGER NOT NULL
 );
@@ -232,7 +232,8 @@ class Generation:
         """Everything stored for one document, to carry it into the next generation unchanged."""
         with self._db_lock:
             d = self._db.execute(
-                "SELECT doc_id, title, path, url, author, published, content_hash, page_starts, furniture, text"
+                "SELECT doc_id, title, path, url, author, published, content_hash, page_starts, furniture, text,"
+                " labels"
                 " FROM documents WHERE row = ?",
                 (doc_row,),
             ).fetchone()
@@ -246,6 +247,7 @@ class Generation:
             doc_id=d[0], title=d[1], path=d[2], url=d[3], author=d[4],
             published=dt.date.fromisoformat(d[5]) if d[5] else None, content_hash=d[6],
             page_starts=tuple(json.loads(d[7])), furniture=tuple(tuple(x) for x in json.loads(d[8])), text=d[9],
+            labels=tuple(tuple(x) for x in json.loads(d[10])),
         )  # fmt: skip
         first = self.documents[doc_row].sentence_first
         return (
@@ -435,13 +437,60 @@ class QueryPostings:
         return scores
 
 
+@dataclass
+class EmbeddedTexts:
+    """What a generation embedded, read straight from its files whatever its format version: each
+    sentence's and passage's exact text beside its row in the vector files (`embedded_texts`)."""
+
+    texts: dict[str, list[tuple[int, str]]]  # kind -> (row, text)
+    vectors: dict[str, NpyRows]
+
+
+def embedded_texts(folder: Path, model: str, dim: int, skip: frozenset[str] = frozenset()) -> EmbeddedTexts | None:
+    """The texts and vectors of the generation in ``folder`` if it was embedded by ``model`` (documents
+    named in ``skip`` left out), or None when it cannot be read. Needs only the tables and vector files
+    that every format has, so an index of an older format still lends its vectors to the rebuild."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text("utf-8"))
+        if manifest.get("model") != model or manifest.get("dim") != dim:
+            return None
+        for name in (DATABASE, "sentences.f16.npy", "chunks.f16.npy"):  # a damaged file lends nothing
+            if _checksum(folder / name) != manifest["checksums"][name]:
+                log.warning("the vectors in %s are not reused: %s does not match its checksum", folder, name)
+                return None
+        vectors = {kind: NpyRows(folder / f"{kind}.f16.npy") for kind in ("sentences", "chunks")}
+        db = sqlite3.connect(f"file:{folder / DATABASE}?mode=ro", uri=True)
+        try:
+            docs = {row: (doc_id, title, text) for row, doc_id, title, text in db.execute(
+                "SELECT row, doc_id, title, text FROM documents"
+            )}  # fmt: skip
+            found: dict[str, list[tuple[int, str]]] = {}
+            for kind in ("sentences", "chunks"):
+                rows = db.execute(f'SELECT id, doc_row, start, "end" FROM {kind} ORDER BY id').fetchall()
+                if len(rows) != len(vectors[kind]) or vectors[kind].shape[1:] != (dim,):
+                    return None
+                found[kind] = [
+                    (i, text[a:b] if kind == "sentences" else passage_text(title, text[a:b]))
+                    for i, row, a, b in rows
+                    for doc_id, title, text in (docs[row],)
+                    if doc_id not in skip
+                ]
+        finally:
+            db.close()
+    except (OSError, ValueError, KeyError, sqlite3.Error) as error:
+        log.info("the vectors in %s cannot be reused (%s)", folder, error)
+        return None
+    return EmbeddedTexts(found, vectors)
+
+
 def passage_text(title: str, text: str) -> str:
     """What is embedded and BM25-indexed for a chunk: its document's title, then its text."""
     return f"{title}\n{text}"
 
 
-# What a sentence can answer: bit 1 a date (a year, a month, a century), bit 2 a number.
-DATE, NUMBER = 1, 2
+# What a sentence can answer: bit 1 a date (a year, a month, a century), bit 2 a number; bit 4 marks a
+# sentence that is not prose (a heading, a list label, a table row, a fragment): context, never an excerpt.
+DATE, NUMBER, NOT_PROSE = 1, 2, 4
 _DATE = re.compile(
     r"\b(?:1\d{3}|20\d{2})s?\b|\b(?:January|February|March|April|May|June|July|August|September|October|"
     r"November|December)\b|\bcentur(?:y|ies)\b",
@@ -457,6 +506,19 @@ _NUMBER = re.compile(
 def answer_kinds(text: str) -> int:
     """The kinds of answer a sentence holds, as `DATE` | `NUMBER` bits."""
     return (DATE if _DATE.search(text) else 0) | (NUMBER if _NUMBER.search(text) else 0)
+
+
+def sentence_kind(doc: Document, sentence: Sentence) -> int:
+    """`answer_kinds` of the sentence, with `NOT_PROSE` when it lies in one of the document's labels or
+    is a fragment: under four words with no sentence end ("Related coverage", "Key findings")."""
+    text = doc.text[sentence.start : sentence.end]
+    kind = answer_kinds(text)
+    in_label = any(start <= sentence.start and sentence.end <= end for start, end in doc.labels)
+    fragment = len(text.split()) < 4 and not _SENTENCE_END.search(text)
+    return kind | NOT_PROSE if in_label or fragment else kind
+
+
+_SENTENCE_END = re.compile(r"[.!?…][\"”’)\]]*$")
 
 
 def fingerprint(text: str) -> int:
@@ -555,11 +617,12 @@ def _write_database(path: Path, documents: Sequence[IndexedDocument]) -> tuple[l
         for row, item in enumerate(documents):
             doc = item.doc
             db.execute(
-                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     row, doc.doc_id, doc.title, doc.path, doc.url, doc.author,
                     doc.published.isoformat() if doc.published else None, doc.content_hash,
-                    json.dumps(list(doc.page_starts)), json.dumps([list(f) for f in doc.furniture]), doc.text,
+                    json.dumps(list(doc.page_starts)), json.dumps([list(f) for f in doc.furniture]),
+                    json.dumps([list(f) for f in doc.labels]), doc.text,
                     sentence_id, sentence_id + len(item.sentences), chunk_id, chunk_id + len(item.chunks),
                 ),
             )  # fmt: skip
@@ -568,9 +631,8 @@ def _write_database(path: Path, documents: Sequence[IndexedDocument]) -> tuple[l
                 [(sentence_id + i, row, s.start, s.end, s.paragraph, s.speaker) for i, s in enumerate(item.sentences)],
             )
             sentence_spans.extend(
-                (row, s.start, s.end, s.paragraph, fingerprint(text), answer_kinds(text))
+                (row, s.start, s.end, s.paragraph, fingerprint(doc.text[s.start : s.end]), sentence_kind(doc, s))
                 for s in item.sentences
-                for text in (doc.text[s.start : s.end],)
             )
             chunk_spans.extend((row, c.start, c.end, sentence_id + c.first, sentence_id + c.last) for c in item.chunks)
             db.executemany(

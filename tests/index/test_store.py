@@ -14,6 +14,7 @@ import pytest
 
 from index import CorruptIndexError, Library
 from index.build import build
+from index.clean import EXTRACTOR_VERSION
 from index.settings import IndexSettings
 from index.store import CURRENT, MANIFEST, NpyRows, open_current
 from tests.conftest import make_settings
@@ -67,7 +68,9 @@ def test_the_manifest_records_model_chunking_hashes_and_build_time(tmp_path: Pat
     manifest = manifest_of(settings)
     assert manifest["model"] == "fake-hash"
     assert manifest["dim"] == 64
-    assert manifest["chunking"] == {"chunk_tokens": 256, "chunk_overlap": 1, "segmenter": 2, "attribution": 2}
+    assert manifest["chunking"] == {
+        "chunk_tokens": 256, "chunk_overlap": 1, "segmenter": 2, "attribution": 2, "extractor": EXTRACTOR_VERSION
+    }  # fmt: skip
     hashes = manifest["documents"]
     assert isinstance(hashes, dict) and set(hashes) == set(CORPUS)
     assert len(set(hashes.values())) == len(CORPUS)
@@ -180,6 +183,22 @@ def test_a_metadata_change_keeps_the_vectors_of_unchanged_text(tmp_path: Path) -
     assert report.changed == ["harbour.txt"]
     assert report.embedded == sum(embedder.calls) == 0
     assert open_current(settings.index_dir).by_id["harbour.txt"].author == "Harbour Desk"
+
+
+def test_an_index_from_an_older_extractor_is_rebuilt_with_the_reason(tmp_path: Path) -> None:
+    settings = make_corpus(tmp_path)
+    build(settings, HashEmbedder())
+    folder = current_folder(settings)
+    manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+    manifest["chunking"]["extractor"] = EXTRACTOR_VERSION - 1  # as an index built before this version
+    (folder / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+
+    report = build(settings, HashEmbedder())
+
+    assert report.full_rebuild_reason is not None and "extraction changed" in report.full_rebuild_reason
+    assert "chunking" not in report.full_rebuild_reason
+    assert sorted(report.added) == sorted(CORPUS)  # every document extracted and cut anew
+    assert report.embedded == 0  # these files yield the same strings as before: their vectors are kept
 
 
 # -- damage --------------------------------------------------------------------------------------
@@ -322,3 +341,31 @@ def test_serving_does_not_map_the_vector_or_bm25_files(tmp_path: Path) -> None:
     folder = str(current_folder(settings))
     mapped = {line.split()[-1] for line in Path("/proc/self/maps").read_text().splitlines() if folder in line}
     assert not {m for m in mapped if m.endswith(".f16.npy") or "/bm25-" in m}, mapped
+
+
+def test_an_index_of_an_older_format_lends_its_vectors_to_the_rebuild(tmp_path: Path) -> None:
+    settings = make_corpus(tmp_path)
+    build(settings, HashEmbedder())
+    folder = current_folder(settings)
+    manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+    manifest["format"] -= 1  # as an index written by the previous release
+    (folder / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+
+    embedder = HashEmbedder()
+    report = build(settings, embedder)
+
+    assert report.full_rebuild_reason is not None and "format" in report.full_rebuild_reason
+    assert report.embedded == sum(embedder.calls) == 0
+    assert open_current(settings.index_dir).n_sentences > 0
+
+
+def test_a_damaged_vector_file_lends_no_vectors(tmp_path: Path) -> None:
+    settings = make_corpus(tmp_path)
+    build(settings, HashEmbedder())
+    folder = current_folder(settings)
+    flip_bytes(folder / "sentences.f16.npy")
+    (settings.docs_dir / "harbour.txt.meta.yaml").write_text("author: Harbour Desk\n", "utf-8")
+
+    report = build(settings, HashEmbedder())
+
+    assert report.embedded > 0  # nothing was copied out of the damaged file

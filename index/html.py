@@ -1,0 +1,199 @@
+"""A web page's article: its body as paragraphs, its headings, lists and tables marked as not prose, and
+its metadata (title, author as a name, published date from the article's metadata, canonical URL).
+
+trafilatura finds the main content and returns it as XML (``head``, ``p``, ``list/item``, ``table/row``,
+links as ``ref``); the text is rebuilt from those blocks, one paragraph each, so what is a heading is
+known. On top of trafilatura:
+
+- blocks that are mostly links (related-article lists) and promo lines ("Sign up for our newsletter",
+  "CLICK HERE", layout labels such as "narrow-browser-and-phone") are dropped;
+- when precision-first extraction keeps much less than the recall-first one (extraction that stopped
+  early), the recall-first body is used;
+- headings, list labels and table rows are ``labels``: indexed and searchable, never an excerpt;
+- the date comes from the page's metadata (``article:published_time``, JSON-LD...) only, never from a
+  date found in the text; an author written as a sentence ("Phil Helsel is a reporter") becomes the name.
+
+The settings were chosen on the even half of ../shared/eval/html-extraction and reported on both halves
+(BENCHMARKS.md, `onrecord eval-extraction`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .clean import quotable
+from .errors import SourceError
+
+# trafilatura's mode for the body ("precision", "balanced" or "recall"); the recall-first body replaces
+# it when it is much longer.
+PRIMARY = "precision"
+# A body this much shorter than the recall-first extraction's means precision-first extraction stopped early.
+FALLBACK_RATIO = 0.5
+# A block whose text is at least this share link text, and that is short, is a list of links.
+LINK_DENSITY = 0.5
+_SHORT_WORDS = 30
+_PROMO = re.compile(
+    r"^\W*(?:click here|sign up|subscribe|follow us|share (?:this|on)|read more|related(?: articles| stories"
+    r"| coverage| content| links)?\b|advertisement|download (?:the|our) app|get the app|more from|recommended"
+    r"|you (?:may|might) also like|trending|most (?:read|popular)|watch:|listen:|see also|sponsored"
+    r"|follow\b|share\b|like this\b|more \w+(?: \w+)?:|(?:photo|image|credit|caption)s?\b|back to\b|print\b|text size)"
+    r"|\b(?:newsletter|click here|all rights reserved|cookie|privacy policy|terms of (?:use|service))\b",
+    re.IGNORECASE,
+)
+_LAYOUT_LABEL = re.compile(r"^[\W_]*[a-z0-9]+(?:[-_][a-z0-9]+){2,}[\W_]*$")
+_AUTHOR_SENTENCE = re.compile(
+    r"\s+(?:is|was|has been|are|covers|writes|reports)\b.*$|^\s*(?:by|written by|posted by)\s+", re.IGNORECASE
+)
+_BLOCKS = {"head", "p", "item", "row", "quote", "code"}
+
+
+@dataclass(frozen=True)
+class HtmlText:
+    """The article's text, its metadata, and the spans of it that are not prose."""
+
+    text: str
+    meta: dict[str, Any]
+    labels: tuple[tuple[int, int], ...]
+
+
+def read_html(raw: str) -> HtmlText:
+    """The article of a page. Raises `SourceError` when no main text is found."""
+    precise = _blocks(_extract(raw, PRIMARY))
+    recall = _blocks(_extract(raw, "recall"))
+    chosen = precise
+    if _words(recall[1]) and _words(precise[1]) < FALLBACK_RATIO * _words(recall[1]):
+        chosen = recall
+    meta, blocks = chosen
+    if not blocks:
+        raise SourceError("no main text could be extracted from the HTML")
+    return _assemble(meta, blocks)
+
+
+def _extract(raw: str, mode: str) -> Any:
+    import trafilatura
+    from lxml import etree  # type: ignore[import-untyped]
+
+    xml = trafilatura.extract(
+        raw,
+        output_format="xml",
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        # Links off: with them trafilatura's XML loses the space after a link ("MacBook Prowas").
+        include_links=False,
+        favor_recall=mode == "recall",
+        favor_precision=mode == "precision",
+        # The published date from the page's own metadata, not a date guessed from its text.
+        date_extraction_params={"extensive_search": False, "original_date": True},
+    )
+    if not xml:
+        return None
+    try:
+        return etree.fromstring(xml.encode("utf-8"))
+    except etree.XMLSyntaxError:
+        return None
+
+
+def _blocks(doc: Any) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """The page's metadata and its kept blocks as (kind, text), in order."""
+    if doc is None:
+        return {}, []
+    meta = {
+        "title": doc.get("title"),
+        "author": _author(doc.get("author")),
+        "published": doc.get("date"),
+        "url": doc.get("url"),
+        "sitename": doc.get("sitename"),
+    }
+    blocks: list[tuple[str, str]] = []
+    for lb in doc.iter("lb"):  # a line break inside a block separates words
+        lb.tail = " " + (lb.tail or "")
+    main = doc.find("main")
+    for element in main.iter() if main is not None else []:
+        if element.tag not in _BLOCKS or _inside_block(element):
+            continue
+        if element.tag == "row":
+            cells = [" ".join("".join(c.itertext()).split()) for c in element]
+            text = " | ".join(c for c in cells if c)
+        else:
+            text = " ".join(quotable("".join(element.itertext())).split())
+        if not any(ch.isalnum() for ch in text) or _is_clutter(element, text):
+            continue
+        blocks.append((element.tag, text))
+    return {k: v for k, v in meta.items() if v}, blocks
+
+
+def _inside_block(element: Any) -> bool:
+    parent = element.getparent()
+    while parent is not None:
+        if parent.tag in _BLOCKS:
+            return True
+        parent = parent.getparent()
+    return False
+
+
+def _is_clutter(element: Any, text: str) -> bool:
+    """Link lists, promos and layout labels: never article body."""
+    n_words = len(text.split())
+    if _LAYOUT_LABEL.match(text):
+        return True
+    if n_words <= _SHORT_WORDS and _PROMO.search(text):
+        return True
+    linked = sum(len(" ".join("".join(ref.itertext()).split())) for ref in element.iter("ref"))
+    return n_words <= _SHORT_WORDS and element.tag != "head" and linked >= LINK_DENSITY * len(text)
+
+
+def _words(blocks: list[tuple[str, str]]) -> int:
+    return sum(len(text.split()) for _, text in blocks)
+
+
+def _assemble(meta: dict[str, Any], blocks: list[tuple[str, str]]) -> HtmlText:
+    parts: list[str] = []
+    labels: list[tuple[int, int]] = []
+    offset = 0
+    for kind, text in blocks:
+        if parts:
+            offset += 2
+        if kind in {"head", "row"} or (kind == "item" and not _is_sentence(text)):
+            labels.append((offset, offset + len(text)))
+        parts.append(text)
+        offset += len(text)
+    return HtmlText("\n\n".join(parts), meta, tuple(labels))
+
+
+def _is_sentence(text: str) -> bool:
+    return len(text.split()) >= 6 and text.rstrip('"”’)')[-1:] in ".!?"
+
+
+def _author(value: str | None) -> str | None:
+    """An author field as names: "Phil Helsel is a reporter for NBC News" -> "Phil Helsel"."""
+    if not value:
+        return None
+    names = [_AUTHOR_SENTENCE.sub("", part).strip(" ,;") for part in re.split(r"\s*[;|]\s*", value)]
+    names = [n for n in names if n and len(n.split()) <= 5]
+    return "; ".join(dict.fromkeys(names)) or None
+
+
+def trafilatura_defaults(raw: str) -> HtmlText:
+    """trafilatura's own default settings, for comparison (`onrecord eval-extraction`)."""
+    import trafilatura
+
+    extracted: Any = trafilatura.bare_extraction(raw, with_metadata=True)
+    if extracted is None or not (extracted.text or "").strip():
+        raise SourceError("no main text could be extracted from the HTML")
+    text = quotable(str(extracted.text))
+    return HtmlText(text, {"url": extracted.url, "author": extracted.author}, ())
+
+
+def previous_loader(raw: str) -> HtmlText:
+    """The HTML loader as it was before issue 11 (recall-first plain text), for comparison."""
+    import trafilatura
+
+    extracted: Any = trafilatura.bare_extraction(
+        raw, with_metadata=True, include_comments=False, include_tables=True, favor_recall=True
+    )
+    if extracted is None or not (extracted.text or "").strip():
+        raise SourceError("no main text could be extracted from the HTML")
+    return HtmlText(quotable(str(extracted.text)), {"url": extracted.url, "author": extracted.author}, ())
