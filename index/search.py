@@ -23,7 +23,7 @@ import numpy as np
 
 from .dates import period
 from .embedding import Embedder
-from .store import DATE, NUMBER, Generation, QueryPostings, content_stems, word_ids
+from .store import DATE, NUMBER, Generation, QueryPostings, content_stems, name_bit, word_ids
 
 # Words that make a sentence a question but say nothing about its topic. BM25's English stop words
 # keep them, and in declarative sources they are rare, so they would count as strong evidence.
@@ -66,6 +66,7 @@ FEATURES = (
     "doc_dense",  # the best passage cosine of the sentence's document among the candidates
     "title_coverage",  # the share (collection idf) of the question's words in the document's title
     "lede",  # how near the document's start the sentence's paragraph is: 1 / (1 + paragraph)
+    "new_name",  # a "which / who / where" question, and the sentence holds names the question does not
 )
 # Features that count against a sentence: their fitted weights are at most zero.
 NEGATIVE = frozenset({"after_asking"})
@@ -99,6 +100,7 @@ class Weights:
     doc_dense: float = 0.0
     title_coverage: float = 0.0
     lede: float = 0.0
+    new_name: float = 0.0
     bias: float = -5.908
 
     def vector(self) -> np.ndarray:
@@ -333,6 +335,7 @@ def gather(
         "doc_dense": doc_best[doc_of],
         "title_coverage": title_coverage,
         "lede": 1.0 / (1.0 + generation.sentence_paragraph[ids].astype(np.float32)),
+        "new_name": _new_names(generation, ids, query),
         "sentence_dense": dense[at],
         "sentence_lexical": _scaled(_bm25_rows(s_lists, ids)),
         "passage_dense": p_dense,
@@ -349,6 +352,24 @@ def gather(
         "neighbour_answer_kind": near_kind,
     }
     return Evidence(ids, np.stack([columns[name] for name in FEATURES], axis=1).astype(np.float32), named)
+
+
+_ASKS_NAME = re.compile(r"\b(?:which|who|whom|whose|where)\b|\bwhat (?:is|was|are|were) the names?\b", re.IGNORECASE)
+_WORD = re.compile(r"[\w’'.&-]+")
+
+
+def _new_names(generation: Generation, ids: np.ndarray, query: str) -> np.ndarray:
+    """For a question asking for a name, how many names each sentence holds that the question does not
+    (from the sentences' `store.name_signature`, up to 3, scaled to [0, 1]); zeros for other questions."""
+    if not _ASKS_NAME.search(query):
+        return np.zeros(len(ids), dtype=np.float32)
+    asked = 0
+    for word in _WORD.findall(query):
+        asked |= name_bit(word)
+    mask = np.int64(asked - (1 << 64) if asked >= 1 << 63 else asked)
+    novel: np.ndarray = np.bitwise_count(generation.sentence_names[ids] & ~mask)
+    scaled: np.ndarray = np.minimum(novel, 3).astype(np.float32) / np.float32(3.0)
+    return scaled
 
 
 def _dated(generation: Generation, docs: np.ndarray, query: str, today: dt.date) -> tuple[bool, np.ndarray, np.ndarray]:

@@ -5,7 +5,8 @@ A generation is a folder holding
 - ``library.sqlite``: documents (metadata and extracted text), sentences and chunks as offsets;
 - ``sentences.spans.npy`` and ``chunks.spans.npy``: the same offsets as memory-mapped int64 columns,
   plus each sentence's fingerprint (a hash of its normalised text, to drop repeated quotes cheaply)
-  and what kinds of answer it can hold (`answer_kinds`: a date, a number);
+  what kinds of answer it can hold (`answer_kinds`: a date, a number) and a signature of the names
+  it holds (`name_signature`);
 - ``sentences.f16.npy`` and ``chunks.f16.npy``: every unit vector, half precision, read row by row
   with positional reads (`NpyRows`) for the candidates of a question and carried into the next
   generation;
@@ -48,7 +49,7 @@ from .models import Chunk, Document, Sentence, SourceInfo, normalised, page_numb
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7
 FLAT_LIMIT = 50_000  # exact search up to here: about 3 ms per query on one core (scripts/bench.py)
 _BIG_FILE = 64 << 20  # files larger than this are checked by size and sampled blocks, not hashed whole
 CURRENT = "CURRENT"
@@ -166,11 +167,11 @@ class Generation:
             -1, 2
         )
         n = self.manifest.sentences
-        # Offsets are memory-mapped (bounded by the files' size: 40 bytes a sentence, 40 a chunk).
+        # Offsets are memory-mapped (bounded by the files' size: 56 bytes a sentence, 40 a chunk).
         sent = np.load(self.folder / "sentences.spans.npy", mmap_mode="r").view(np.ndarray)
         chunk = np.load(self.folder / "chunks.spans.npy", mmap_mode="r").view(np.ndarray)
         if (
-            sent.shape != (n, 6)
+            sent.shape != (n, 7)
             or chunk.shape != (self.manifest.chunks, 5)
             or self.sentence_vectors.shape != (n, self.manifest.dim)
             or self.chunk_vectors.shape != (len(chunk), self.manifest.dim)
@@ -180,6 +181,7 @@ class Generation:
         self.sentence_doc, self.sentence_start, self.sentence_end, self.sentence_paragraph = sent.T[:4]
         self.sentence_fingerprint = sent[:, 4]
         self.sentence_kinds = sent[:, 5]
+        self.sentence_names = sent[:, 6]
         self.chunk_doc = chunk[:, 0]
         # Contiguous copies (8 bytes a chunk): searchsorted on a strided column would copy it per call.
         self.chunk_first = np.ascontiguousarray(chunk[:, 3])
@@ -519,6 +521,24 @@ def sentence_kind(doc: Document, sentence: Sentence) -> int:
 
 
 _SENTENCE_END = re.compile(r"[.!?…][\"”’)\]]*$")
+_NAME_WORD = re.compile(r"(?<![\w’'])[A-Z][\w’'.&-]*")
+
+
+def name_bit(word: str) -> int:
+    """The bit of a 64-bit signature that stands for a word (case-folded, possessive dropped)."""
+    key = word.casefold().removesuffix("’s").removesuffix("'s").strip(".-’'")
+    return 1 << (hashlib.blake2b(key.encode("utf-8"), digest_size=1).digest()[0] % 64)
+
+
+def name_signature(text: str) -> int:
+    """The capitalised words of a sentence but its first (the names it holds, roughly), as a 64-bit
+    signature of `name_bit` bits, signed to fit an int64 column. A question asking "which team?"
+    wants a sentence holding a name the question does not: `search` compares the bits."""
+    bits = 0
+    for match in _NAME_WORD.finditer(text):
+        if match.start() > 0:
+            bits |= name_bit(match.group())
+    return bits - (1 << 64) if bits >= 1 << 63 else bits
 
 
 def fingerprint(text: str) -> int:
@@ -608,7 +628,7 @@ def _write_vectors(path: Path, documents: Sequence[IndexedDocument], kind: str, 
 def _write_database(path: Path, documents: Sequence[IndexedDocument]) -> tuple[list[str], list[str]]:
     sentence_texts: list[str] = []
     chunk_texts: list[str] = []
-    sentence_spans: list[tuple[int, int, int, int, int, int]] = []
+    sentence_spans: list[tuple[int, int, int, int, int, int, int]] = []
     chunk_spans: list[tuple[int, int, int, int, int]] = []
     db = sqlite3.connect(path)
     try:
@@ -631,8 +651,9 @@ def _write_database(path: Path, documents: Sequence[IndexedDocument]) -> tuple[l
                 [(sentence_id + i, row, s.start, s.end, s.paragraph, s.speaker) for i, s in enumerate(item.sentences)],
             )
             sentence_spans.extend(
-                (row, s.start, s.end, s.paragraph, fingerprint(doc.text[s.start : s.end]), sentence_kind(doc, s))
+                (row, s.start, s.end, s.paragraph, fingerprint(text), sentence_kind(doc, s), name_signature(text))
                 for s in item.sentences
+                for text in (doc.text[s.start : s.end],)
             )
             chunk_spans.extend((row, c.start, c.end, sentence_id + c.first, sentence_id + c.last) for c in item.chunks)
             db.executemany(
@@ -649,7 +670,7 @@ def _write_database(path: Path, documents: Sequence[IndexedDocument]) -> tuple[l
         db.commit()
     finally:
         db.close()
-    np.save(path.parent / "sentences.spans.npy", np.array(sentence_spans, dtype=np.int64).reshape(-1, 6))
+    np.save(path.parent / "sentences.spans.npy", np.array(sentence_spans, dtype=np.int64).reshape(-1, 7))
     np.save(path.parent / "chunks.spans.npy", np.array(chunk_spans, dtype=np.int64).reshape(-1, 5))
     return sentence_texts, chunk_texts
 

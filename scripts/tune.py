@@ -121,12 +121,18 @@ class _Set:
         n = max(len(items), 1)
         return {"hit@1": round(hit1 / n, 4), "hit@3": round(hit3 / n, 4), "doc@1": round(doc1 / n, 4)}
 
-    def labels(self, question: EvalQuestion, evidence: Evidence) -> list[bool]:
-        """Whether each candidate sentence holds a gold answer."""
+    def labels(self, question: EvalQuestion, evidence: Evidence, *, gold_only: bool = False) -> list[bool]:
+        """Whether each candidate sentence holds a gold answer (and, with ``gold_only``, lies in one of
+        the documents that hold it: in news the answer's name also turns up in unrelated stories)."""
         generation = self.generation
         out = []
         for sentence in evidence.ids.tolist():
             doc = int(generation.sentence_doc[sentence])
+            if gold_only:
+                source = generation.documents[doc].doc_id
+                if self.file_of.get(source, source) not in question.gold_docs:
+                    out.append(False)
+                    continue
             start, end = int(generation.sentence_start[sentence]), int(generation.sentence_end[sentence])
             out.append(contains_answer(generation.text(doc, start, end), question.answers))
         return out
@@ -176,7 +182,7 @@ def fit(sets: list[_Set], c: float, without: frozenset[str] = frozenset()) -> We
     for item in sets:
         rows = item.halves["dev"]
         for question, evidence in rows:
-            labels.extend(item.labels(question, evidence))
+            labels.extend(item.labels(question, evidence, gold_only=True))
             features.extend(evidence.features)
             weights.extend([1.0 / len(rows)] * len(evidence.ids))
     x = np.hstack([np.array(features, dtype=np.float64), np.ones((len(features), 1))])
