@@ -36,6 +36,10 @@ log = logging.getLogger(__name__)
 
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 _MENTION = re.compile(r"<(?:@[!&]?|#)\d+>|@(?:everyone|here)\b")
+# A link says nothing the sources could match: a masked link keeps its text, a bare address goes.
+_MASKED_LINK = re.compile(r"\[([^\]]*)\]\(\s*<?https?://[^)\s]*>?\s*\)")
+_ADDRESS = re.compile(r"<?\bhttps?://\S+")
+_MARKUP = re.compile(r"[*_~`|]+")  # Markdown emphasis, code and spoiler marks glued to the words
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _QUERY_CACHE_SIZE = 1024
 # A sentence this close (cosine) to the topic of a question about its speaker answers it without
@@ -283,6 +287,7 @@ class Library:
         text = unicodedata.normalize("NFKC", question or "")
         text = _INVISIBLE.sub("", text)
         text = _MENTION.sub(" ", text)
+        text = _MARKUP.sub(" ", _ADDRESS.sub(" ", _MASKED_LINK.sub(r"\1", text)))
         text = " ".join(text.split())
         if len(text) > self.settings.max_question_chars:
             raise QuestionError(

@@ -44,6 +44,12 @@ def main() -> None:
     parser.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength for --fit")
     parser.add_argument("--cache", type=Path, default=REPO / ".onrecord" / "eval-cache")
     parser.add_argument(
+        "--prior", action="store_true", help="--fit shrinks the weights towards the shipped ones, not towards 0"
+    )
+    parser.add_argument(
+        "--weigh", action="append", default=[], metavar="SET=W", help="weigh a set W times the others in --fit"
+    )
+    parser.add_argument(
         "--without", action="append", default=[], metavar="FEATURE", help="fit with this feature's weight at 0"
     )
     parser.add_argument(
@@ -63,9 +69,10 @@ def main() -> None:
     rng = random.Random(args.seed)
     configs: list[tuple[Weights, Shape]] = [(Weights(), Shape())]
     if args.fit:
-        fitted = fit(sets, args.c, frozenset(args.without))
+        weigh = {name: float(w) for name, w in (item.split("=") for item in args.weigh)}
+        fitted = fit(sets, args.c, frozenset(args.without), weigh, Weights() if args.prior else None)
         print(f"fitted: {asdict(fitted)}", file=sys.stderr)
-        configs += [(fitted, Shape(min_relative=r)) for r in (0.15, 0.3, 0.5)]
+        configs += [(fitted, Shape(min_relative=r)) for r in (0.15, 0.0, 0.05, 0.3)]
     for text in args.tries:
         given = json.loads(text)
         shape_keys = {k: given.pop(k) for k in list(given) if k in Shape.__dataclass_fields__}
@@ -168,35 +175,57 @@ def _gather_set(folder: Path, cache: Path) -> _Set:
     return item
 
 
-def fit(sets: list[_Set], c: float, without: frozenset[str] = frozenset()) -> Weights:
-    """Logistic-regression weights: the probability that a candidate sentence holds a gold answer.
+def fit(
+    sets: list[_Set],
+    c: float,
+    without: frozenset[str] = frozenset(),
+    weigh: dict[str, float] | None = None,
+    prior: Weights | None = None,
+) -> Weights:
+    """Ranking weights fitted on the dev halves of every set together, then a bias for their scale.
 
-    Fitted on the dev halves of every set together, each set weighing the same in the loss whatever
-    its number of questions, so a large set does not decide alone. Every weight is kept at or above
-    zero, but those of `NEGATIVE` features at or below: each feature is evidence for (or against) a
-    sentence, and a weight of the other sign would only be an artefact of features that move together.
+    The weights maximise, question by question, the softmax share of the candidates that hold a gold
+    answer (in a document that holds it) among all candidates: a listwise ranking loss, so what counts
+    is the order within a question, not the mass of easy negatives a pointwise fit is dominated by.
+    Each set weighs the same whatever its number of questions (or as ``weigh`` says). Every weight is
+    kept at or above zero, those of `NEGATIVE` features at or below: each feature is evidence for (or
+    against) a sentence.
+    The bias is then fitted alone (logistic regression with the weights fixed), so that scores are
+    probabilities that a sentence holds the answer, as `Shape.min_relative` and the answer expect.
     """
     from scipy.optimize import minimize
 
-    features, labels, weights = [], [], []
+    blocks, labels, groups, weights = [], [], [], []
+    group = 0
     for item in sets:
-        rows = item.halves["dev"]
+        rows = [(q, e) for q, e in item.halves["dev"] if len(e.ids)]
         for question, evidence in rows:
-            labels.extend(item.labels(question, evidence, gold_only=True))
-            features.extend(evidence.features)
-            weights.extend([1.0 / len(rows)] * len(evidence.ids))
-    x = np.hstack([np.array(features, dtype=np.float64), np.ones((len(features), 1))])
-    y = np.array(labels, dtype=np.float64)
-    sample = np.array(weights, dtype=np.float64)
-    sample *= len(sample) / sample.sum()
+            found = item.labels(question, evidence, gold_only=True)
+            if not any(found):
+                continue  # nothing to rank first
+            blocks.append(evidence.features.astype(np.float64))
+            labels.extend(found)
+            groups.extend([group] * len(found))
+            weights.append((weigh or {}).get(item.name, 1.0) / len(rows))
+            group += 1
+    x = np.vstack(blocks)
+    y = np.array(labels, dtype=bool)
+    g = np.array(groups)
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    qw = np.array(weights) * group / sum(weights)
+
+    centre = prior.vector().astype(np.float64) if prior is not None else np.zeros(len(FEATURES))
 
     def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
         z = x @ w
-        p = 1.0 / (1.0 + np.exp(-z))
-        penalty = 0.5 / c * float(w[:-1] @ w[:-1])
-        value = float(np.sum(sample * (np.logaddexp(0.0, z) - y * z))) + penalty
-        grad = x.T @ (sample * (p - y))
-        grad[:-1] += w[:-1] / c
+        zmax = np.maximum.reduceat(z, starts)[g]
+        e = np.exp(z - zmax)
+        all_sum = np.add.reduceat(e, starts)
+        pos_sum = np.add.reduceat(e * y, starts)
+        value = float(np.sum(qw * (np.log(all_sum) - np.log(pos_sum)))) + 0.5 / c * float((w - centre) @ (w - centre))
+        p_all = e / all_sum[g]
+        p_pos = e * y / pos_sum[g]
+        grad = ((qw[g] * (p_all - p_pos))[:, None] * x).sum(axis=0) + (w - centre) / c
         return value, grad
 
     def bound(name: str) -> tuple[float | None, float | None]:
@@ -204,10 +233,18 @@ def fit(sets: list[_Set], c: float, without: frozenset[str] = frozenset()) -> We
             return (0.0, 0.0)
         return (None, 0.0) if name in NEGATIVE else (0.0, None)
 
-    bounds = [bound(name) for name in FEATURES] + [(None, None)]
-    w = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B", bounds=bounds).x
-    values = {name: round(float(v), 3) for name, v in zip(FEATURES, w[:-1], strict=True)}
-    return Weights(**values, bias=round(float(w[-1]), 3))
+    w = minimize(loss, centre.copy(), jac=True, method="L-BFGS-B", bounds=[bound(n) for n in FEATURES]).x
+    linear = x @ w
+    sample = (qw[g] / np.bincount(g)[g]) * len(g) / group
+
+    def bias_loss(b: np.ndarray) -> tuple[float, np.ndarray]:
+        z = linear + b[0]
+        p = 1.0 / (1.0 + np.exp(-z))
+        return float(np.sum(sample * (np.logaddexp(0.0, z) - y * z))), np.array([np.sum(sample * (p - y))])
+
+    bias = float(minimize(bias_loss, np.zeros(1), jac=True, method="L-BFGS-B").x[0])
+    values = {name: round(float(v), 3) for name, v in zip(FEATURES, w, strict=True)}
+    return Weights(**values, bias=round(bias, 3))
 
 
 if __name__ == "__main__":

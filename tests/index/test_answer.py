@@ -6,6 +6,7 @@ and one only the dense index can find must both become candidates.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import shutil
 from collections.abc import Sequence
@@ -266,3 +267,29 @@ def test_one_report_carried_by_several_outlets_is_quoted_once_and_the_others_nam
     named = {other.author for other in bridge[0].also}
     assert named == set(outlets.values()) - {bridge[0].author}
     assert all(other.doc_id != bridge[0].doc_id for other in bridge[0].also)
+
+
+# -- the day of asking -------------------------------------------------------------------------------
+
+
+def test_this_week_means_the_week_before_the_day_of_asking(
+    real_embedder: SentenceTransformerEmbedder, tmp_path: Path
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    stories = {
+        "march.txt": ("2023-03-07", "The Harlow city council elected Mara Quist as its new mayor on Monday."),
+        "june.txt": ("2023-06-13", "The Harlow city council elected Tomas Berg as its new mayor on Monday."),
+    }
+    for name, (published, text) in stories.items():
+        (docs / name).write_text(text + "\n", "utf-8")
+        (docs / f"{name}.meta.yaml").write_text(f"published: {published}\ntitle: Harlow mayor\n", "utf-8")
+    library = Library(make_settings(docs, tmp_path / "index"), embedder=real_embedder)
+    library.rebuild()
+    question = "Who did the Harlow city council elect as mayor this week?"
+
+    in_march = library.ask(question, now=dt.date(2023, 3, 9))
+    in_june = library.ask(question, now=dt.datetime(2023, 6, 15, 9, 30))
+
+    assert in_march.excerpts[0].doc_id == "march.txt"  # June's story did not exist yet
+    assert in_june.excerpts[0].doc_id == "june.txt"

@@ -49,7 +49,7 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Library:
     (docs / "harbour-2021.md").write_text(OLDER, encoding="utf-8")
     (docs / "channel-2022.md").write_text(NEWER, encoding="utf-8")
     # Hashed bags of words give lower cosines than a model: a lower bar to answer.
-    built = Library(make_settings(docs, root / "index", min_score=0.2), embedder=HashEmbedder())
+    built = Library(make_settings(docs, root / "index", min_score=0.05), embedder=HashEmbedder())
     built.rebuild()
     return built
 
