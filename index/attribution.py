@@ -22,9 +22,11 @@ people share in the text, or a "Mrs." whose only full name is someone else's, st
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 
 from .models import Sentence, Span
 
@@ -528,6 +530,29 @@ def _clean(words: Sequence[str]) -> str | None:
 
 # -- names ---------------------------------------------------------------------------------------------
 
+_SEX_RATIO = 3.0  # a first name is taken as a man's or a woman's when that sex bears it 3 times as often
+
+
+@functools.cache
+def first_names() -> dict[str, str]:
+    """First names ("Hillary") -> "m", "f", or "" where both sexes bear it about as often.
+
+    The US Census 1990 lists (shipped by the `names` package): each line a name in capitals and the
+    share, in percent, of that sex's population bearing it, so the two shares compare directly.
+    """
+    shares: dict[str, list[float]] = {}
+    for column, sex in enumerate(("male", "female")):
+        listing = resources.files("names").joinpath(f"dist.{sex}.first").read_text(encoding="ascii")
+        for line in listing.splitlines():
+            parts = line.split()
+            if len(parts) >= 2:
+                shares.setdefault(parts[0].title(), [0.0, 0.0])[column] = float(parts[1])
+    found = {}
+    for name, (male, female) in shares.items():
+        found[name] = "m" if male >= _SEX_RATIO * female else "f" if female >= _SEX_RATIO * male else ""
+    return found
+
+
 
 class _Names:
     """The people a document names: full names for surnames, who opens sentences, he or she."""
@@ -607,11 +632,17 @@ class _Names:
         return None
 
     def gender(self, surname: str) -> str | None:
-        """ "m" or "f" where the text is clear about it (titles, or pronouns beside the name), else None."""
+        """ "m" or "f" where the text is clear about it (titles, first names, pronouns beside the name)."""
         titled = self.titled.get(surname, set())
         if len(titled) == 1:
             return next(iter(titled))
-        return self._pronoun_gender(surname)
+        return self._first_name_gender(surname) or self._pronoun_gender(surname)
+
+    def _first_name_gender(self, surname: str) -> str | None:
+        """The sex every first name written before this surname agrees on ("Hillary Clinton": "f")."""
+        known = first_names()
+        sexes = {known.get(full.split()[0]) for full in self.full.get(surname, {})}
+        return sexes.pop() if len(sexes) == 1 and None not in sexes and "" not in sexes else None
 
     def expand(self, name: str) -> str:
         """The fullest form of a name the text used for the same person, or the name as written.
@@ -645,7 +676,10 @@ class _Names:
 
     def person(self, surname: str) -> bool:
         """A surname the text uses for a person: a speaker, a titled name, or a full name used alone too."""
-        return surname in self.speakers or surname in self.titled or (surname in self.full and surname in self.alone)
+        if surname in self.speakers or surname in self.titled or (surname in self.full and surname in self.alone):
+            return True
+        # "Ashley Yago, 33, …": a full name whose first word is a known first name
+        return any(full.split()[0] in first_names() for full in self.full.get(surname, {}))
 
 
 def _headline(text: str, para: Span, number: int) -> bool:
