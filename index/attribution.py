@@ -84,6 +84,27 @@ _SKIP_BEFORE_VERB = _words(
     previously recently repeatedly reportedly simply still subsequently then will would
     """
 )
+_DESCRIPTORS = _words(
+    """
+    former developer businessman businesswoman billionaire actress actor host anchor columnist writer author activist
+    hopeful rival nominee mogul star pollster economist professor lawmaker congressman congresswoman senator
+    governor mayor candidate presidential chairman chairwoman president secretary spokesman spokeswoman leader
+    director strategist adviser advisor attorney lawyer chief executive founder co-founder commentator analyst
+    rapper singer comedian reporter correspondent editor judge businessman investor donor voter resident
+    rep. sen. gov. front-runner frontrunner
+    """
+)
+_INTRO_WORDS = {
+    "Just", "Speaking", "Asked", "Addressing", "Responding", "Earlier", "Later", "Meanwhile", "Still", "Today",
+    "Yesterday", "Tonight", "Now", "Instead", "However", "Indeed", "Moreover", "Last", "Next", "This", "Then",
+}  # fmt: skip
+_INTRO_OPENERS = _words(
+    """
+    of for at in from with by on to about against after before when while as since during until like unlike
+    despite although though because if once amid among following
+    """
+)
+_INTRO_MAX = 16  # tokens of an introductory phrase before its comma
 _FUNCTION = {
     "The", "A", "An", "He", "She", "They", "It", "We", "I", "You", "But", "And", "In", "On", "At", "As", "If",
     "This", "That", "These", "Those", "His", "Her", "Their", "Its", "Our", "My", "When", "While", "After",
@@ -460,24 +481,83 @@ def _nominal(tokens: Sequence[_Token], j: int, verb: _Token) -> _Cue | None:
 
 
 def _sentence_subject(tokens: Sequence[_Token], v: int) -> _Cue | None:
-    """The subject opening the sentence of an -ing speech verb: "Trump tweeted, saying “…”"."""
-    k = v - 1
-    while k > 0 and not (tokens[k - 1].text in _SENTENCE_END or tokens[k - 1].kind == "quote"):
-        k -= 1
-    while k < v and tokens[k].text in _FUNCTION:
-        k += 1
-    if k >= v:
+    """The subject opening the sentence of an -ing speech verb: "Trump tweeted, saying “…”".
+
+    Opening words ("And then"), an introductory phrase and its comma ("In a statement released Thursday,")
+    and descriptors ("Florida developer") come before the subject.
+    """
+    k = _subject_position(tokens, _sentence_start(tokens, v - 1), v)
+    if k is None:
         return None
     low = tokens[k].text.lower()
     if low in _PRONOUNS:
         return _Cue(tokens[k].start, tokens[v].end, "pronoun", low)
-    if not _is_name_part(tokens[k]):
-        return None
     end = _run_forward(tokens, k)
     if end + 1 < len(tokens) and _possessive(tokens[end + 1].text):
         return None
     name = _clean([t.text for t in tokens[k : end + 1]])
     return _Cue(tokens[k].start, tokens[v].end, "named", name) if name else None
+
+
+def _sentence_start(tokens: Sequence[_Token], k: int) -> int:
+    while k > 0 and not (tokens[k - 1].text in _SENTENCE_END or tokens[k - 1].kind == "quote"):
+        k -= 1
+    return max(k, 0)
+
+
+def _subject_position(tokens: Sequence[_Token], k: int, limit: int) -> int | None:
+    """Index of the name or pronoun a sentence (or clause) starting at ``k`` opens with, before ``limit``."""
+    skipped: _Token | None = None
+    while k < limit and (tokens[k].text in _FUNCTION or tokens[k].text.lower() in _SKIP_BEFORE_VERB):
+        if tokens[k].text.lower() in _PRONOUNS:
+            return k
+        skipped, k = tokens[k], k + 1
+    after_preposition = skipped is not None and skipped.text.lower() in _INTRO_OPENERS
+    if k < limit and not after_preposition and _is_name_part(tokens[k]) and tokens[k].text not in _NOT_NAMES:
+        return k  # "And then Trump went on the attack"
+    intro = _intro_end(tokens, k, limit, after_preposition)
+    if intro is not None:
+        return _subject_position(tokens, intro + 1, limit)
+    while k < limit and _descriptor(tokens, k):
+        k += 1
+    if k >= limit:
+        return None
+    if tokens[k].text.lower() in _PRONOUNS or _is_name_part(tokens[k]):
+        return k
+    return None
+
+
+def _intro_end(tokens: Sequence[_Token], k: int, limit: int, opened: bool) -> int | None:
+    """The comma closing an introductory phrase at ``k`` ("On Thursday,", "Like a member,", "Just then,").
+
+    ``opened``: the phrase's first word, a preposition, was skipped as an opening word ("On").
+    """
+    if k >= limit:
+        return None
+    if not (opened or tokens[k].text.lower() in _INTRO_OPENERS or tokens[k].text in _INTRO_WORDS):
+        return None
+    for j in range(k, min(limit, k + _INTRO_MAX)):
+        if tokens[j].kind == "quote" or tokens[j].text in _SENTENCE_END:
+            return None
+        if tokens[j].text == ",":
+            return j
+    return None
+
+
+def _descriptor(tokens: Sequence[_Token], k: int) -> bool:
+    """A word describing the person named next ("Former Pennsylvania governor", "Florida developer")."""
+    token = tokens[k]
+    if token.kind != "word":
+        return False
+    if token.text.islower():
+        return token.text in _DESCRIPTORS
+    # a capitalised word is a descriptor only where a lowercase one follows it ("Florida developer Mel")
+    return k + 1 < len(tokens) and tokens[k + 1].kind == "word" and tokens[k + 1].text in _DESCRIPTORS
+
+
+def _opens_clause(tokens: Sequence[_Token], k: int) -> bool:
+    """The name at ``k`` is the subject its sentence opens with (see `_subject_position`)."""
+    return _subject_position(tokens, _sentence_start(tokens, k), k + 1) == k
 
 
 def _dash_bylines(tokens: Sequence[_Token]) -> list[_Cue]:
@@ -553,7 +633,6 @@ def first_names() -> dict[str, str]:
     return found
 
 
-
 class _Names:
     """The people a document names: full names for surnames, who opens sentences, he or she."""
 
@@ -610,7 +689,9 @@ class _Names:
         else:
             self.alone.add(surname)
         opening = k == 0 or tokens[k - 1].text in _SENTENCE_END or tokens[k - 1].kind == "quote"
-        opening = opening or all(t.text in _FUNCTION for t in tokens[max(0, k - 1) : k])
+        opening = opening or all(t.text in _FUNCTION for t in tokens[max(0, k - 1) : k]) or _opens_clause(tokens, k)
+        # "…, Kennedy said": the subject of a speech verb wherever the clause stands
+        opening = opening or (end + 1 < len(tokens) and tokens[end + 1].text in _VERBS)
         # "As for Trump, he said": a name set before its pronoun is the clause's subject too
         opening = opening or (
             end + 2 < len(tokens) and tokens[end + 1].text == "," and tokens[end + 2].text.lower() in _PRONOUNS
