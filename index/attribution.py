@@ -145,8 +145,11 @@ _ROLES = {
     "email", "organizer", "operative", "staffer", "supporter", "voter", "member", "leader", "executive",
     "officer", "committee", "group", "organization", "office", "administration", "senator", "congressman",
     "governor", "candidate", "chairman", "director", "president", "secretary", "ambassador", "minister",
+    "person", "woman", "man", "commenter", "company", "newspaper", "board", "ad", "tycoon", "mogul", "businessman",
+    "businesswoman", "host", "user", "account", "message", "tweet", "headline", "protesters", "demonstrators",
+    "editorial", "judge", "resident", "veteran", "mother", "father", "friend", "neighbor", "student", "worker",
 }  # fmt: skip
-_DETERMINERS = {"a", "an", "the", "another", "one"}
+_DETERMINERS = {"a", "an", "the", "another", "one", "this"}
 _STOP_RIGHT = {
     "that", "who", "which", "when", "in", "on", "at", "to", "during", "after", "before", "as", "while",
     "because", "and", "but", "of", "from", "with", "for", "about", "via", "through", "since", "if", "said",
@@ -325,7 +328,9 @@ def _cues(tokens: Sequence[_Token]) -> list[_Cue]:
         elif low in _VERBS or (low == "according" and v + 1 < len(tokens) and tokens[v + 1].text == "to"):
             cue = _left_cue(tokens, v) if low != "according" else None
             inverted = _follows_quote(tokens, v)
-            if cue is None and low not in _TO_LISTENER and (inverted or low == "according"):
+            # "…?” asked Sen. Maria Cantwell": inverted, the one asking is the speaker
+            listener = low in _TO_LISTENER and not (inverted and low in ("asked", "asks"))
+            if cue is None and not listener and (inverted or low == "according"):
                 cue = _right_cue(tokens, v + (2 if low == "according" else 1), inverted)
             if cue is not None:
                 cues.append(cue)
@@ -472,7 +477,8 @@ def _nominal(tokens: Sequence[_Token], j: int, verb: _Token) -> _Cue | None:
         token = tokens[k]
         if token.kind != "word" and token.text not in ("’", "-"):
             return None
-        if token.text.lower() in _DETERMINERS:
+        # "Ryan’s office said": a possessive opens the phrase as a determiner does
+        if token.text.lower() in _DETERMINERS or (_possessive(token.text) and token.text[0].isupper()):
             return _Cue(token.start, verb.end, "nominal", _span_text(tokens, k, j))
         if token.text.lower() in _STOP_RIGHT - {"of"}:
             return None
@@ -587,12 +593,17 @@ def _span_text(tokens: Sequence[_Token], first: int, last: int) -> str:
     return "".join(parts)
 
 
+def _is_title(word: str) -> bool:
+    """A title, also as part of a hyphenated one ("Secretary-Treasurer", "Vice-Chairman")."""
+    return word in _TITLES or ("-" in word and any(part in _TITLES for part in word.split("-")))
+
+
 def _clean(words: Sequence[str]) -> str | None:
     """The person's name in a run of capitalised words, or None when the run names nobody."""
     words = [w for w in words if w != ","]
     while words and (words[0] in _FUNCTION or words[0] in _PARTICLES or words[0].lower() in _VERBS):
         words = words[1:]
-    titled = [n for n, w in enumerate(words[:-1]) if w in _TITLES]
+    titled = [n for n, w in enumerate(words[:-1]) if _is_title(w)]
     honorific = words[titled[-1]] if titled and words[titled[-1]] in _HONORIFICS else None
     if titled:
         words = words[titled[-1] + 1 :]
