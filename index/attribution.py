@@ -654,6 +654,7 @@ class _Names:
         self.mentions: list[_Mention] = []
         self.speakers: set[str] = set()  # surnames of named speech cues
         self.votes: dict[str, list[int]] = {}  # surname -> [he, she] in sentences naming only them
+        self.places: dict[str, list[tuple[int, str]]] = {}  # surname -> (position, full name) in text order
         for number, (para, paragraph) in enumerate(zip(paras, parsed, strict=True)):
             if not _headline(text, para, number):
                 self._collect(paragraph.tokens)
@@ -697,6 +698,7 @@ class _Names:
         if len(parts) >= 2 and parts[0] not in _HONORIFICS:
             counts = self.full.setdefault(surname, {})
             counts[name] = counts.get(name, 0) + 1
+            self.places.setdefault(surname, []).append((tokens[k].start, name))
         else:
             self.alone.add(surname)
         opening = k == 0 or tokens[k - 1].text in _SENTENCE_END or tokens[k - 1].kind == "quote"
@@ -736,11 +738,13 @@ class _Names:
         sexes = {known.get(full.split()[0]) for full in self.full.get(surname, {})}
         return sexes.pop() if len(sexes) == 1 and None not in sexes and "" not in sexes else None
 
-    def expand(self, name: str) -> str:
+    def expand(self, name: str, at: int | None = None) -> str:
         """The fullest form of a name the text used for the same person, or the name as written.
 
         A surname that several first names share ("Hillary Clinton", "Bill Clinton") takes the one
-        the text names most often in full, and only when it is named at least twice as often.
+        the text names most often in full when it is named at least twice as often; else, for a name
+        written at ``at``, the one named in full last before it (news names a person in full, then by
+        surname), and the surname alone when neither is named before it.
         """
         parts = name.split()
         honorific = parts[0] if parts[0] in _HONORIFICS else None
@@ -755,16 +759,35 @@ class _Names:
         }
         if not candidates:
             return " ".join(parts) if len(parts) >= 2 else name
-        if honorific and (len(candidates) > 1 or self._pronoun_gender(parts[-1]) != _HONORIFICS[honorific]):
-            return name  # "Mrs. Trump" is "Donald Trump" only if the text calls that Trump "she"
+        # "Despite Rubio", "Understated Perez": a word glued to the surname is no first name beside "Marco Rubio"
+        known = first_names()
+        real = {f: c for f, c in candidates.items() if f.split()[0] in known or f.split()[0].endswith(".")}
+        candidates = real or candidates
+        if honorific:
+            return self._honoured(name, _HONORIFICS[honorific], candidates)
         by_first: dict[str, int] = {}
         for full, count in candidates.items():
             by_first[full.split()[0]] = by_first.get(full.split()[0], 0) + count
         ranked = sorted(by_first.items(), key=lambda item: -item[1])
         if len(ranked) > 1 and ranked[0][1] < 2 * ranked[1][1]:
-            return " ".join(parts) if len(parts) >= 2 else name  # two people share it about as often
+            # two people share it about as often: the one named in full last before this mention
+            before = [f for position, f in self.places.get(parts[-1], []) if f in candidates and position < (at or 0)]
+            if at is not None and before:
+                return before[-1]
+            return " ".join(parts) if len(parts) >= 2 else name
         first = ranked[0][0]
         return max((f for f in candidates if f.split()[0] == first), key=lambda f: (candidates[f], len(f)))
+
+    def _honoured(self, name: str, sex: str, candidates: dict[str, int]) -> str:
+        """ "Mrs. Trump" is "Melania Trump" where she is the one Trump of that sex; "Donald Trump" never."""
+        known = first_names()
+        agreeing = [f for f in candidates if known.get(f.split()[0]) == sex]
+        unknown = [f for f in candidates if not known.get(f.split()[0])]
+        if len(agreeing) == 1 and not unknown:
+            return agreeing[0]
+        if not agreeing and len(unknown) == len(candidates) == 1 and self._pronoun_gender(name.split()[-1]) == sex:
+            return unknown[0]  # a first name of either sex, and the text calls this person "she" (or "he")
+        return name
 
     def person(self, surname: str) -> bool:
         """A surname the text uses for a person: a speaker, a titled name, or a full name used alone too."""
@@ -793,7 +816,7 @@ def _attribute(parsed: Sequence[_Paragraph], names: _Names) -> None:
     for paragraph in parsed:
         for cue in paragraph.cues:
             if cue.kind == "named":
-                names.speakers.add(names.expand(cue.name).split()[-1])
+                names.speakers.add(names.expand(cue.name, cue.start).split()[-1])
     previous: _Quote | None = None  # the last quotation of the previous paragraph
     recent: list[tuple[int, int, str]] = []  # (paragraph, position, speaker) of attributed quotations
     for number, paragraph in enumerate(parsed):
@@ -830,7 +853,7 @@ def _assign(
     if cue is None:
         return
     if cue.kind == "named":
-        quote.speaker, quote.via = names.expand(cue.name), "named"
+        quote.speaker, quote.via = names.expand(cue.name, cue.start), "named"
     elif cue.kind == "nominal":
         quote.speaker, quote.via = cue.name, "nominal"
     else:
@@ -892,8 +915,8 @@ def _resolve_pronoun(cue: _Cue, names: _Names, recent: list[tuple[int, int, str]
     ]
     subject = subjects[-1] if subjects else None
     if previous is None:
-        return names.expand(subject.surname) if subject else None
+        return names.expand(subject.surname, subject.position) if subject else None
     speaker = previous[2]
     if subject is None or subject.position < previous[1] or speaker.split()[-1] == subject.surname:
         return speaker
-    return names.expand(subject.surname)  # a new person took over the stretch after that quotation
+    return names.expand(subject.surname, subject.position)  # a new person took over the stretch after that quotation
