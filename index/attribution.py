@@ -603,10 +603,16 @@ def _clean(words: Sequence[str]) -> str | None:
     words = [w for w in words if w != ","]
     while words and (words[0] in _FUNCTION or words[0] in _PARTICLES or words[0].lower() in _VERBS):
         words = words[1:]
-    titled = [n for n, w in enumerate(words[:-1]) if _is_title(w)]
+    known = first_names()
+    # "Dean Baker" is a man's name; "Dean John Smith", "Judge Baker" are titled
+    titled = [n for n, w in enumerate(words[:-1]) if _is_title(w) and not (w in known and len(words) == 2)]
     honorific = words[titled[-1]] if titled and words[titled[-1]] in _HONORIFICS else None
     if titled:
         words = words[titled[-1] + 1 :]
+    # "Billionaire Donald Trump", "Washington Political Editor Matthew Boyle": the name starts at its first name
+    first = next((n for n, w in enumerate(words) if w in known), None)
+    if first is not None and first > 0 and len(words) - first >= 2 and not any(len(w) <= 2 for w in words[:first]):
+        words = words[first:]
     while words and words[-1] in _SUFFIXES and len(words) > 1:
         words = words[:-1]
     if not words or any(w in _NOT_NAMES or w in _FUNCTION for w in words) or words[-1] in _TITLES:
