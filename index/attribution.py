@@ -183,6 +183,8 @@ class _Cue:
     kind: str  # "named", "pronoun", "nominal"
     name: str  # a person's name as written, a pronoun, or a nominal phrase
     inverted: bool = False  # the verb follows a quotation: "…,” said X"
+    forward: bool = False  # it introduces the quotation after it ("X:"), never names the one before
+    needs_person: bool = False  # its name counts only if the text uses it for a person elsewhere
 
 
 @dataclass
@@ -339,7 +341,32 @@ def _cues(tokens: Sequence[_Token]) -> list[_Cue]:
             if cue is not None:
                 cues.append(cue)
     cues.extend(_dash_bylines(tokens))
-    return cues
+    cues.extend(_colon_cues(tokens, cues))
+    return sorted(cues, key=lambda c: c.start)
+
+
+def _colon_cues(tokens: Sequence[_Token], cues: Sequence[_Cue]) -> list[_Cue]:
+    """A colon opening a quotation where no speech verb names the speaker: a name right before it
+    ("Clinton: “…”", "Pollsters agree - Carl Bialik: “…”"), or a sentence whose subject is a person
+    ("Mitch McConnell, R-Ky., delivered a blunt message to Trump: “…”")."""
+    found = []
+    for i, token in enumerate(tokens):
+        if token.kind != "quote" or i < 2 or tokens[i - 1].text != ":":
+            continue
+        colon = i - 1
+        start = _sentence_start(tokens, colon)
+        if any(tokens[start].start <= c.start and c.end <= tokens[colon].end for c in cues):
+            continue
+        first = _run_back(tokens, colon - 1)
+        if first is not None and (first == start or tokens[first - 1].text in _DASHES):
+            name = _clean([t.text for t in tokens[first:colon]])
+            if name:
+                found.append(_Cue(tokens[first].start, tokens[colon].end, "named", name, forward=True))
+            continue
+        cue = _subject_cue(tokens, start, colon)
+        if cue is not None:
+            found.append(_Cue(cue.start, cue.end, cue.kind, cue.name, forward=True, needs_person=True))
+    return found
 
 
 def _follows_quote(tokens: Sequence[_Token], v: int) -> bool:
@@ -492,7 +519,12 @@ def _sentence_subject(tokens: Sequence[_Token], v: int) -> _Cue | None:
     Opening words ("And then"), an introductory phrase and its comma ("In a statement released Thursday,")
     and descriptors ("Florida developer") come before the subject.
     """
-    k = _subject_position(tokens, _sentence_start(tokens, v - 1), v)
+    return _subject_cue(tokens, _sentence_start(tokens, v - 1), v)
+
+
+def _subject_cue(tokens: Sequence[_Token], start: int, v: int) -> _Cue | None:
+    """The name or pronoun opening the sentence at ``start`` as the speaker of the cue ending at ``v``."""
+    k = _subject_position(tokens, start, v)
     if k is None:
         return None
     low = tokens[k].text.lower()
@@ -821,7 +853,7 @@ def _headline(text: str, para: Span, number: int) -> bool:
 def _attribute(parsed: Sequence[_Paragraph], names: _Names) -> None:
     for paragraph in parsed:
         for cue in paragraph.cues:
-            if cue.kind == "named":
+            if cue.kind == "named" and not cue.needs_person:
                 names.speakers.add(names.expand(cue.name, cue.start).split()[-1])
     previous: _Quote | None = None  # the last quotation of the previous paragraph
     recent: list[tuple[int, int, str]] = []  # (paragraph, position, speaker) of attributed quotations
@@ -859,6 +891,8 @@ def _assign(
     if cue is None:
         return
     if cue.kind == "named":
+        if cue.needs_person and not names.person(names.expand(cue.name, cue.start).split()[-1]):
+            return
         quote.speaker, quote.via = names.expand(cue.name, cue.start), "named"
     elif cue.kind == "nominal":
         quote.speaker, quote.via = cue.name, "nominal"
@@ -870,7 +904,7 @@ def _assign(
 
 def _cue_for(quote: _Quote, paragraph: _Paragraph) -> _Cue | None:
     """The cue right after the quotation, else right before it in the same sentence, else the nearest."""
-    after = [c for c in paragraph.cues if c.start >= quote.end]
+    after = [c for c in paragraph.cues if c.start >= quote.end and not c.forward]
     before = [c for c in paragraph.cues if c.end <= quote.start]
     if after and _adjacent(paragraph, quote.end, after[0].start):
         return after[0]
@@ -878,6 +912,8 @@ def _cue_for(quote: _Quote, paragraph: _Paragraph) -> _Cue | None:
         return before[-1]
     best: tuple[int, _Cue] | None = None
     for cue in paragraph.cues:
+        if cue.forward and cue.start >= quote.end:
+            continue
         distance = max(cue.start - quote.end, quote.start - cue.end, 0)
         if best is None or distance < best[0]:
             best = (distance, cue)
