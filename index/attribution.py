@@ -361,7 +361,11 @@ def _colon_cues(tokens: Sequence[_Token], cues: Sequence[_Cue]) -> list[_Cue]:
         if first is not None and (first == start or tokens[first - 1].text in _DASHES):
             name = _clean([t.text for t in tokens[first:colon]])
             if name:
-                found.append(_Cue(tokens[first].start, tokens[colon].end, "named", name, forward=True))
+                # a label opening its sentence ("UPDATE:") names a speaker only if the text has that person
+                label = first == start
+                found.append(
+                    _Cue(tokens[first].start, tokens[colon].end, "named", name, forward=True, needs_person=label)
+                )
             continue
         cue = _subject_cue(tokens, start, colon)
         if cue is not None:
