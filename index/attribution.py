@@ -883,17 +883,36 @@ def _attribute(parsed: Sequence[_Paragraph], names: _Names) -> None:
                 and not paragraph.cues
             ):
                 quote.speaker, quote.via = previous.speaker, "continued"
+            if quote.speaker is None and quote.start == paragraph.span.start and not paragraph.cues and number > 0:
+                # "…, who said none of the emails originated with Clinton." then a paragraph of her words
+                reported = _reported_speech(parsed[number - 1])
+                if reported is not None:
+                    _take(quote, reported, names, recent, parsed[max(0, number - 3)].span.start)
+                    quote.via = "reported" if quote.speaker else ""
             if quote.speaker and quote.via != "nominal":
                 recent.append((number, quote.start, quote.speaker))
         previous = paragraph.quotes[-1] if paragraph.quotes else None
+
+
+def _reported_speech(paragraph: _Paragraph) -> _Cue | None:
+    """The speech cue of a paragraph without quotations that ends in reported speech ("X warned that …")."""
+    if paragraph.quotes or not paragraph.cues or paragraph.cues[-1].kind == "nominal" or paragraph.cues[-1].forward:
+        return None
+    cue = paragraph.cues[-1]
+    ends = [t for t in paragraph.tokens if t.start >= cue.end and t.text in _SENTENCE_END]
+    return cue if len(ends) <= 1 and not cue.needs_person else None
 
 
 def _assign(
     quote: _Quote, paragraph: _Paragraph, names: _Names, recent: list[tuple[int, int, str]], floor: int
 ) -> None:
     cue = _cue_for(quote, paragraph)
-    if cue is None:
-        return
+    if cue is not None:
+        _take(quote, cue, names, recent, floor)
+
+
+def _take(quote: _Quote, cue: _Cue, names: _Names, recent: list[tuple[int, int, str]], floor: int) -> None:
+    """Give the quotation the speaker the cue names, where it names one clearly."""
     if cue.kind == "named":
         if cue.needs_person and not names.person(names.expand(cue.name, cue.start).split()[-1]):
             return
