@@ -39,6 +39,7 @@ _CUE_GAP = 160  # characters between a cue and the quotation it introduces, with
 _TOKEN = re.compile(
     rf"""
     (?P<quote>{_BLANK}+)
+    | (?P<tag>\b[RDI]-(?:[A-Z]\.[A-Z]|[A-Z][a-z]{{1,5}}|[A-Z])(?:\.(?=[,)]))?)  # a party tag, "R-Wis.,"
     | (?P<initials>(?:[A-Z]\.){{2,}})
     | (?P<abbr>\b(?:Rep|Sen|Gov|Dr|Mr|Mrs|Ms|Rev|Lt|Gen|Col|Jr|Sr|St|Prof|Capt|Sgt|Fr|Adm|Maj|Cmdr|Sec|Atty|Supt)\.)
     | (?P<initial>\b[A-Z]\.)
@@ -149,6 +150,13 @@ _ROLES = {
     "businesswoman", "host", "user", "account", "message", "tweet", "headline", "protesters", "demonstrators",
     "editorial", "judge", "resident", "veteran", "mother", "father", "friend", "neighbor", "student", "worker",
 }  # fmt: skip
+_ORGANISATIONS = _words(
+    """
+    Foundation Institute Center Centre Party Committee Association University College Council News Times Group
+    Company Corporation Inc. Department Agency Administration Commission Bureau Network Project Fund Society League
+    Union Coalition Campaign Caucus Club Board Court Senate House Congress Journal Magazine Press Review Institution
+    """
+)
 _DETERMINERS = {"a", "an", "the", "another", "one", "this"}
 _STOP_RIGHT = {
     "that", "who", "which", "when", "in", "on", "at", "to", "during", "after", "before", "as", "while",
@@ -555,7 +563,13 @@ def _subject_position(tokens: Sequence[_Token], k: int, limit: int) -> int | Non
             return k
         skipped, k = tokens[k], k + 1
     after_preposition = skipped is not None and skipped.text.lower() in _INTRO_OPENERS
-    if k < limit and not after_preposition and _is_name_part(tokens[k]) and tokens[k].text not in _NOT_NAMES:
+    opener = k < limit and tokens[k].text in _INTRO_WORDS
+    if (
+        k < limit
+        and not (after_preposition or opener)
+        and _is_name_part(tokens[k])
+        and tokens[k].text not in _NOT_NAMES
+    ):
         return k  # "And then Trump went on the attack"
     intro = _intro_end(tokens, k, limit, after_preposition)
     if intro is not None:
@@ -629,6 +643,20 @@ def _span_text(tokens: Sequence[_Token], first: int, last: int) -> str:
     return "".join(parts)
 
 
+@functools.cache
+def _dictionary() -> frozenset[str]:
+    """pyspellchecker's English word list (lower case; it holds common place names too)."""
+    from spellchecker import SpellChecker
+
+    return frozenset(SpellChecker(language="en", distance=1).word_frequency.keys())
+
+
+def _english(word: str) -> bool:
+    """An English word or a title, as opposed to a name of its own ("Trayvon")."""
+    parts = word.lower().split("-")
+    return _is_title(word) or (all(len(p) >= 2 and p in _dictionary() for p in parts) and len(word) > 2)
+
+
 def _is_title(word: str) -> bool:
     """A title, also as part of a hyphenated one ("Secretary-Treasurer", "Vice-Chairman")."""
     return word in _TITLES or ("-" in word and any(part in _TITLES for part in word.split("-")))
@@ -647,8 +675,8 @@ def _clean(words: Sequence[str]) -> str | None:
         words = words[titled[-1] + 1 :]
     # "Billionaire Donald Trump", "Washington Political Editor Matthew Boyle": the name starts at its first name
     first = next((n for n, w in enumerate(words) if w in known), None)
-    if first is not None and first > 0 and len(words) - first >= 2 and not any(len(w) <= 2 for w in words[:first]):
-        words = words[first:]
+    if first is not None and first > 0 and len(words) - first >= 2 and all(_english(w) for w in words[:first]):
+        words = words[first:]  # but "Trayvon Martin Foundation" is no "Martin Foundation"
     while words and words[-1] in _SUFFIXES and len(words) > 1:
         words = words[:-1]
     if not words or any(w in _NOT_NAMES or w in _FUNCTION for w in words) or words[-1] in _TITLES:
@@ -696,6 +724,7 @@ class _Names:
         self.mentions: list[_Mention] = []
         self.speakers: set[str] = set()  # surnames of named speech cues
         self.votes: dict[str, list[int]] = {}  # surname -> [he, she] in sentences naming only them
+        self.described: set[str] = set()  # surnames followed by ", who"
         self.places: dict[str, list[tuple[int, str]]] = {}  # surname -> (position, full name) in text order
         for number, (para, paragraph) in enumerate(zip(paras, parsed, strict=True)):
             if not _headline(text, para, number):
@@ -752,6 +781,8 @@ class _Names:
             end + 2 < len(tokens) and tokens[end + 1].text == "," and tokens[end + 2].text.lower() in _PRONOUNS
         )
         self.mentions.append(_Mention(tokens[k].start, surname, opening))
+        if end + 2 < len(tokens) and tokens[end + 1].text == "," and tokens[end + 2].text == "who":
+            self.described.add(surname)
 
     def _vote(self, sentence: Sequence[str], pronouns: Sequence[int]) -> None:
         if len(set(sentence)) == 1 and any(pronouns):
@@ -833,8 +864,12 @@ class _Names:
 
     def person(self, surname: str) -> bool:
         """A surname the text uses for a person: a speaker, a titled name, or a full name used alone too."""
+        if surname in _ORGANISATIONS:
+            return False  # "the Trayvon Martin Foundation" is never "he"
         if surname in self.speakers or surname in self.titled or (surname in self.full and surname in self.alone):
             return True
+        if surname in self.described:
+            return True  # "Rihanna, who was honored …"
         # "Ashley Yago, 33, …": a full name whose first word is a known first name
         return any(full.split()[0] in first_names() for full in self.full.get(surname, {}))
 
