@@ -562,7 +562,8 @@ def _subject_position(tokens: Sequence[_Token], k: int, limit: int) -> int | Non
         if tokens[k].text.lower() in _PRONOUNS:
             return k
         skipped, k = tokens[k], k + 1
-    after_preposition = skipped is not None and skipped.text.lower() in _INTRO_OPENERS
+    # an opening preposition or adverb ("On", "Just") starts an introductory phrase
+    after_preposition = skipped is not None and (skipped.text.lower() in _INTRO_OPENERS or skipped.text in _INTRO_WORDS)
     opener = k < limit and tokens[k].text in _INTRO_WORDS
     if (
         k < limit
@@ -570,10 +571,14 @@ def _subject_position(tokens: Sequence[_Token], k: int, limit: int) -> int | Non
         and _is_name_part(tokens[k])
         and tokens[k].text not in _NOT_NAMES
     ):
-        return k  # "And then Trump went on the attack"
-    intro = _intro_end(tokens, k, limit, after_preposition)
-    if intro is not None:
-        return _subject_position(tokens, intro + 1, limit)
+        end = _run_forward(tokens, k)
+        if not (end + 1 < limit and tokens[end + 1].text in _DESCRIPTORS):
+            return k  # "And then Trump went on the attack"
+        k = end + 1  # "Former Pennsylvania governor Ed Rendell": the run describes the name after it
+    else:
+        intro = _intro_end(tokens, k, limit, after_preposition)
+        if intro is not None:
+            return _subject_position(tokens, intro + 1, limit)
     while k < limit and _descriptor(tokens, k):
         k += 1
     if k >= limit:
