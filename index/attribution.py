@@ -12,6 +12,12 @@ A quotation without a cue of its own takes the speaker of its paragraph, or cont
 paragraph's when it opens the paragraph and the previous one ended in a quotation. A pronoun ("…,” she
 said.") is resolved only when the evidence is clear: the previous quotation's speaker in the same
 stretch of text and the last person named at the start of a sentence agree, or only one of them exists.
+"He" or "she" never takes a person of the other sex, as titles ("Mrs."), the first name (US Census 1990
+first-name lists, shipped by the `names` package) or pronouns beside the name show it. A sentence
+"opens" with a person past opening words, an introductory phrase and its comma, and descriptors ("On
+Thursday, Sanders …", "Former Pennsylvania governor Ed Rendell …"). A colon opening a quotation names
+its speaker ("Clinton: “…”", "Mitch McConnell … delivered a blunt message: “…”"), and a paragraph that is
+one quotation continues a paragraph that ended in reported speech.
 
 A name is cut to the person: sentence-opening words, descriptors and titles before it are dropped
 ("When House Speaker Paul Ryan" -> "Paul Ryan"), possessives end it ("Clinton’s"), weekdays and months
