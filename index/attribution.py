@@ -12,6 +12,12 @@ A quotation without a cue of its own takes the speaker of its paragraph, or cont
 paragraph's when it opens the paragraph and the previous one ended in a quotation. A pronoun ("…,” she
 said.") is resolved only when the evidence is clear: the previous quotation's speaker in the same
 stretch of text and the last person named at the start of a sentence agree, or only one of them exists.
+"He" or "she" never takes a person of the other sex, as titles ("Mrs."), the first name (US Census 1990
+first-name lists, shipped by the `names` package) or pronouns beside the name show it. A sentence
+"opens" with a person past opening words, an introductory phrase and its comma, and descriptors ("On
+Thursday, Sanders …", "Former Pennsylvania governor Ed Rendell …"). A colon opening a quotation names
+its speaker ("Clinton: “…”", "Mitch McConnell … delivered a blunt message: “…”"), and a paragraph that is
+one quotation continues a paragraph that ended in reported speech.
 
 A name is cut to the person: sentence-opening words, descriptors and titles before it are dropped
 ("When House Speaker Paul Ryan" -> "Paul Ryan"), possessives end it ("Clinton’s"), weekdays and months
@@ -22,9 +28,11 @@ people share in the text, or a "Mrs." whose only full name is someone else's, st
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 
 from .models import Sentence, Span
 
@@ -37,6 +45,7 @@ _CUE_GAP = 160  # characters between a cue and the quotation it introduces, with
 _TOKEN = re.compile(
     rf"""
     (?P<quote>{_BLANK}+)
+    | (?P<tag>\b[RDI]-(?:[A-Z]\.[A-Z]|[A-Z][a-z]{{1,5}}|[A-Z])(?:\.(?=[,)]))?)  # a party tag, "R-Wis.,"
     | (?P<initials>(?:[A-Z]\.){{2,}})
     | (?P<abbr>\b(?:Rep|Sen|Gov|Dr|Mr|Mrs|Ms|Rev|Lt|Gen|Col|Jr|Sr|St|Prof|Capt|Sgt|Fr|Adm|Maj|Cmdr|Sec|Atty|Supt)\.)
     | (?P<initial>\b[A-Z]\.)
@@ -82,6 +91,27 @@ _SKIP_BEFORE_VERB = _words(
     previously recently repeatedly reportedly simply still subsequently then will would
     """
 )
+_DESCRIPTORS = _words(
+    """
+    former developer businessman businesswoman billionaire actress actor host anchor columnist writer author activist
+    hopeful rival nominee mogul star pollster economist professor lawmaker congressman congresswoman senator
+    governor mayor candidate presidential chairman chairwoman president secretary spokesman spokeswoman leader
+    director strategist adviser advisor attorney lawyer chief executive founder co-founder commentator analyst
+    rapper singer comedian reporter correspondent editor judge businessman investor donor voter resident
+    rep. sen. gov. front-runner frontrunner
+    """
+)
+_INTRO_WORDS = {
+    "Just", "Speaking", "Asked", "Addressing", "Responding", "Earlier", "Later", "Meanwhile", "Still", "Today",
+    "Yesterday", "Tonight", "Now", "Instead", "However", "Indeed", "Moreover", "Last", "Next", "This", "Then",
+}  # fmt: skip
+_INTRO_OPENERS = _words(
+    """
+    of for at in from with by on to about against after before when while as since during until like unlike
+    despite although though because if once amid among following
+    """
+)
+_INTRO_MAX = 16  # tokens of an introductory phrase before its comma
 _FUNCTION = {
     "The", "A", "An", "He", "She", "They", "It", "We", "I", "You", "But", "And", "In", "On", "At", "As", "If",
     "This", "That", "These", "Those", "His", "Her", "Their", "Its", "Our", "My", "When", "While", "After",
@@ -122,8 +152,18 @@ _ROLES = {
     "email", "organizer", "operative", "staffer", "supporter", "voter", "member", "leader", "executive",
     "officer", "committee", "group", "organization", "office", "administration", "senator", "congressman",
     "governor", "candidate", "chairman", "director", "president", "secretary", "ambassador", "minister",
+    "person", "woman", "man", "commenter", "company", "newspaper", "board", "ad", "tycoon", "mogul", "businessman",
+    "businesswoman", "host", "user", "account", "message", "tweet", "headline", "protesters", "demonstrators",
+    "editorial", "judge", "resident", "veteran", "mother", "father", "friend", "neighbor", "student", "worker",
 }  # fmt: skip
-_DETERMINERS = {"a", "an", "the", "another", "one"}
+_ORGANISATIONS = _words(
+    """
+    Foundation Institute Center Centre Party Committee Association University College Council News Times Group
+    Company Corporation Inc. Department Agency Administration Commission Bureau Network Project Fund Society League
+    Union Coalition Campaign Caucus Club Board Court Senate House Congress Journal Magazine Press Review Institution
+    """
+)
+_DETERMINERS = {"a", "an", "the", "another", "one", "this"}
 _STOP_RIGHT = {
     "that", "who", "which", "when", "in", "on", "at", "to", "during", "after", "before", "as", "while",
     "because", "and", "but", "of", "from", "with", "for", "about", "via", "through", "since", "if", "said",
@@ -157,6 +197,8 @@ class _Cue:
     kind: str  # "named", "pronoun", "nominal"
     name: str  # a person's name as written, a pronoun, or a nominal phrase
     inverted: bool = False  # the verb follows a quotation: "…,” said X"
+    forward: bool = False  # it introduces the quotation after it ("X:"), never names the one before
+    needs_person: bool = False  # its name counts only if the text uses it for a person elsewhere
 
 
 @dataclass
@@ -302,7 +344,9 @@ def _cues(tokens: Sequence[_Token]) -> list[_Cue]:
         elif low in _VERBS or (low == "according" and v + 1 < len(tokens) and tokens[v + 1].text == "to"):
             cue = _left_cue(tokens, v) if low != "according" else None
             inverted = _follows_quote(tokens, v)
-            if cue is None and low not in _TO_LISTENER and (inverted or low == "according"):
+            # "…?” asked Sen. Maria Cantwell": inverted, the one asking is the speaker
+            listener = low in _TO_LISTENER and not (inverted and low in ("asked", "asks"))
+            if cue is None and not listener and (inverted or low == "according"):
                 cue = _right_cue(tokens, v + (2 if low == "according" else 1), inverted)
             if cue is not None:
                 cues.append(cue)
@@ -311,7 +355,36 @@ def _cues(tokens: Sequence[_Token]) -> list[_Cue]:
             if cue is not None:
                 cues.append(cue)
     cues.extend(_dash_bylines(tokens))
-    return cues
+    cues.extend(_colon_cues(tokens, cues))
+    return sorted(cues, key=lambda c: c.start)
+
+
+def _colon_cues(tokens: Sequence[_Token], cues: Sequence[_Cue]) -> list[_Cue]:
+    """A colon opening a quotation where no speech verb names the speaker: a name right before it
+    ("Clinton: “…”", "Pollsters agree - Carl Bialik: “…”"), or a sentence whose subject is a person
+    ("Mitch McConnell, R-Ky., delivered a blunt message to Trump: “…”")."""
+    found = []
+    for i, token in enumerate(tokens):
+        if token.kind != "quote" or i < 2 or tokens[i - 1].text != ":":
+            continue
+        colon = i - 1
+        start = _sentence_start(tokens, colon)
+        if any(tokens[start].start <= c.start and c.end <= tokens[colon].end for c in cues):
+            continue
+        first = _run_back(tokens, colon - 1)
+        if first is not None and (first == start or tokens[first - 1].text in _DASHES):
+            name = _clean([t.text for t in tokens[first:colon]])
+            if name:
+                # a label opening its sentence ("UPDATE:") names a speaker only if the text has that person
+                label = first == start
+                found.append(
+                    _Cue(tokens[first].start, tokens[colon].end, "named", name, forward=True, needs_person=label)
+                )
+            continue
+        cue = _subject_cue(tokens, start, colon)
+        if cue is not None:
+            found.append(_Cue(cue.start, cue.end, cue.kind, cue.name, forward=True, needs_person=True))
+    return found
 
 
 def _follows_quote(tokens: Sequence[_Token], v: int) -> bool:
@@ -449,7 +522,8 @@ def _nominal(tokens: Sequence[_Token], j: int, verb: _Token) -> _Cue | None:
         token = tokens[k]
         if token.kind != "word" and token.text not in ("’", "-"):
             return None
-        if token.text.lower() in _DETERMINERS:
+        # "Ryan’s office said": a possessive opens the phrase as a determiner does
+        if token.text.lower() in _DETERMINERS or (_possessive(token.text) and token.text[0].isupper()):
             return _Cue(token.start, verb.end, "nominal", _span_text(tokens, k, j))
         if token.text.lower() in _STOP_RIGHT - {"of"}:
             return None
@@ -458,24 +532,99 @@ def _nominal(tokens: Sequence[_Token], j: int, verb: _Token) -> _Cue | None:
 
 
 def _sentence_subject(tokens: Sequence[_Token], v: int) -> _Cue | None:
-    """The subject opening the sentence of an -ing speech verb: "Trump tweeted, saying “…”"."""
-    k = v - 1
-    while k > 0 and not (tokens[k - 1].text in _SENTENCE_END or tokens[k - 1].kind == "quote"):
-        k -= 1
-    while k < v and tokens[k].text in _FUNCTION:
-        k += 1
-    if k >= v:
+    """The subject opening the sentence of an -ing speech verb: "Trump tweeted, saying “…”".
+
+    Opening words ("And then"), an introductory phrase and its comma ("In a statement released Thursday,")
+    and descriptors ("Florida developer") come before the subject.
+    """
+    return _subject_cue(tokens, _sentence_start(tokens, v - 1), v)
+
+
+def _subject_cue(tokens: Sequence[_Token], start: int, v: int) -> _Cue | None:
+    """The name or pronoun opening the sentence at ``start`` as the speaker of the cue ending at ``v``."""
+    k = _subject_position(tokens, start, v)
+    if k is None:
         return None
     low = tokens[k].text.lower()
     if low in _PRONOUNS:
         return _Cue(tokens[k].start, tokens[v].end, "pronoun", low)
-    if not _is_name_part(tokens[k]):
-        return None
     end = _run_forward(tokens, k)
     if end + 1 < len(tokens) and _possessive(tokens[end + 1].text):
         return None
     name = _clean([t.text for t in tokens[k : end + 1]])
     return _Cue(tokens[k].start, tokens[v].end, "named", name) if name else None
+
+
+def _sentence_start(tokens: Sequence[_Token], k: int) -> int:
+    while k > 0 and not (tokens[k - 1].text in _SENTENCE_END or tokens[k - 1].kind == "quote"):
+        k -= 1
+    return max(k, 0)
+
+
+def _subject_position(tokens: Sequence[_Token], k: int, limit: int) -> int | None:
+    """Index of the name or pronoun a sentence (or clause) starting at ``k`` opens with, before ``limit``."""
+    skipped: _Token | None = None
+    while k < limit and (tokens[k].text in _FUNCTION or tokens[k].text.lower() in _SKIP_BEFORE_VERB):
+        if tokens[k].text.lower() in _PRONOUNS:
+            return k
+        skipped, k = tokens[k], k + 1
+    # an opening preposition or adverb ("On", "Just") starts an introductory phrase
+    after_preposition = skipped is not None and (skipped.text.lower() in _INTRO_OPENERS or skipped.text in _INTRO_WORDS)
+    opener = k < limit and tokens[k].text in _INTRO_WORDS
+    if (
+        k < limit
+        and not (after_preposition or opener)
+        and _is_name_part(tokens[k])
+        and tokens[k].text not in _NOT_NAMES
+    ):
+        end = _run_forward(tokens, k)
+        if not (end + 1 < limit and tokens[end + 1].text in _DESCRIPTORS):
+            return k  # "And then Trump went on the attack"
+        k = end + 1  # "Former Pennsylvania governor Ed Rendell": the run describes the name after it
+    else:
+        intro = _intro_end(tokens, k, limit, after_preposition)
+        if intro is not None:
+            return _subject_position(tokens, intro + 1, limit)
+    while k < limit and _descriptor(tokens, k):
+        k += 1
+    if k >= limit:
+        return None
+    if tokens[k].text.lower() in _PRONOUNS or _is_name_part(tokens[k]):
+        return k
+    return None
+
+
+def _intro_end(tokens: Sequence[_Token], k: int, limit: int, opened: bool) -> int | None:
+    """The comma closing an introductory phrase at ``k`` ("On Thursday,", "Like a member,", "Just then,").
+
+    ``opened``: the phrase's first word, a preposition, was skipped as an opening word ("On").
+    """
+    if k >= limit:
+        return None
+    if not (opened or tokens[k].text.lower() in _INTRO_OPENERS or tokens[k].text in _INTRO_WORDS):
+        return None
+    for j in range(k, min(limit, k + _INTRO_MAX)):
+        if tokens[j].kind == "quote" or tokens[j].text in _SENTENCE_END:
+            return None
+        if tokens[j].text == ",":
+            return j
+    return None
+
+
+def _descriptor(tokens: Sequence[_Token], k: int) -> bool:
+    """A word describing the person named next ("Former Pennsylvania governor", "Florida developer")."""
+    token = tokens[k]
+    if token.kind != "word":
+        return False
+    if token.text.islower():
+        return token.text in _DESCRIPTORS
+    # a capitalised word is a descriptor only where a lowercase one follows it ("Florida developer Mel")
+    return k + 1 < len(tokens) and tokens[k + 1].kind == "word" and tokens[k + 1].text in _DESCRIPTORS
+
+
+def _opens_clause(tokens: Sequence[_Token], k: int) -> bool:
+    """The name at ``k`` is the subject its sentence opens with (see `_subject_position`)."""
+    return _subject_position(tokens, _sentence_start(tokens, k), k + 1) == k
 
 
 def _dash_bylines(tokens: Sequence[_Token]) -> list[_Cue]:
@@ -505,15 +654,40 @@ def _span_text(tokens: Sequence[_Token], first: int, last: int) -> str:
     return "".join(parts)
 
 
+@functools.cache
+def _dictionary() -> frozenset[str]:
+    """pyspellchecker's English word list (lower case; it holds common place names too)."""
+    from spellchecker import SpellChecker
+
+    return frozenset(SpellChecker(language="en", distance=1).word_frequency.keys())
+
+
+def _english(word: str) -> bool:
+    """An English word or a title, as opposed to a name of its own ("Trayvon")."""
+    parts = word.lower().split("-")
+    return _is_title(word) or (all(len(p) >= 2 and p in _dictionary() for p in parts) and len(word) > 2)
+
+
+def _is_title(word: str) -> bool:
+    """A title, also as part of a hyphenated one ("Secretary-Treasurer", "Vice-Chairman")."""
+    return word in _TITLES or ("-" in word and any(part in _TITLES for part in word.split("-")))
+
+
 def _clean(words: Sequence[str]) -> str | None:
     """The person's name in a run of capitalised words, or None when the run names nobody."""
     words = [w for w in words if w != ","]
     while words and (words[0] in _FUNCTION or words[0] in _PARTICLES or words[0].lower() in _VERBS):
         words = words[1:]
-    titled = [n for n, w in enumerate(words[:-1]) if w in _TITLES]
+    known = first_names()
+    # "Dean Baker" is a man's name; "Dean John Smith", "Judge Baker" are titled
+    titled = [n for n, w in enumerate(words[:-1]) if _is_title(w) and not (w in known and len(words) == 2)]
     honorific = words[titled[-1]] if titled and words[titled[-1]] in _HONORIFICS else None
     if titled:
         words = words[titled[-1] + 1 :]
+    # "Billionaire Donald Trump", "Washington Political Editor Matthew Boyle": the name starts at its first name
+    first = next((n for n, w in enumerate(words) if w in known), None)
+    if first is not None and first > 0 and len(words) - first >= 2 and all(_english(w) for w in words[:first]):
+        words = words[first:]  # but "Trayvon Martin Foundation" is no "Martin Foundation"
     while words and words[-1] in _SUFFIXES and len(words) > 1:
         words = words[:-1]
     if not words or any(w in _NOT_NAMES or w in _FUNCTION for w in words) or words[-1] in _TITLES:
@@ -528,6 +702,28 @@ def _clean(words: Sequence[str]) -> str | None:
 
 # -- names ---------------------------------------------------------------------------------------------
 
+_SEX_RATIO = 3.0  # a first name is taken as a man's or a woman's when that sex bears it 3 times as often
+
+
+@functools.cache
+def first_names() -> dict[str, str]:
+    """First names ("Hillary") -> "m", "f", or "" where both sexes bear it about as often.
+
+    The US Census 1990 lists (shipped by the `names` package): each line a name in capitals and the
+    share, in percent, of that sex's population bearing it, so the two shares compare directly.
+    """
+    shares: dict[str, list[float]] = {}
+    for column, sex in enumerate(("male", "female")):
+        listing = resources.files("names").joinpath(f"dist.{sex}.first").read_text(encoding="ascii")
+        for line in listing.splitlines():
+            parts = line.split()
+            if len(parts) >= 2:
+                shares.setdefault(parts[0].title(), [0.0, 0.0])[column] = float(parts[1])
+    found = {}
+    for name, (male, female) in shares.items():
+        found[name] = "m" if male >= _SEX_RATIO * female else "f" if female >= _SEX_RATIO * male else ""
+    return found
+
 
 class _Names:
     """The people a document names: full names for surnames, who opens sentences, he or she."""
@@ -539,6 +735,8 @@ class _Names:
         self.mentions: list[_Mention] = []
         self.speakers: set[str] = set()  # surnames of named speech cues
         self.votes: dict[str, list[int]] = {}  # surname -> [he, she] in sentences naming only them
+        self.described: set[str] = set()  # surnames followed by ", who"
+        self.places: dict[str, list[tuple[int, str]]] = {}  # surname -> (position, full name) in text order
         for number, (para, paragraph) in enumerate(zip(paras, parsed, strict=True)):
             if not _headline(text, para, number):
                 self._collect(paragraph.tokens)
@@ -582,15 +780,20 @@ class _Names:
         if len(parts) >= 2 and parts[0] not in _HONORIFICS:
             counts = self.full.setdefault(surname, {})
             counts[name] = counts.get(name, 0) + 1
+            self.places.setdefault(surname, []).append((tokens[k].start, name))
         else:
             self.alone.add(surname)
         opening = k == 0 or tokens[k - 1].text in _SENTENCE_END or tokens[k - 1].kind == "quote"
-        opening = opening or all(t.text in _FUNCTION for t in tokens[max(0, k - 1) : k])
+        opening = opening or all(t.text in _FUNCTION for t in tokens[max(0, k - 1) : k]) or _opens_clause(tokens, k)
+        # "…, Kennedy said": the subject of a speech verb wherever the clause stands
+        opening = opening or (end + 1 < len(tokens) and tokens[end + 1].text in _VERBS)
         # "As for Trump, he said": a name set before its pronoun is the clause's subject too
         opening = opening or (
             end + 2 < len(tokens) and tokens[end + 1].text == "," and tokens[end + 2].text.lower() in _PRONOUNS
         )
         self.mentions.append(_Mention(tokens[k].start, surname, opening))
+        if end + 2 < len(tokens) and tokens[end + 1].text == "," and tokens[end + 2].text == "who":
+            self.described.add(surname)
 
     def _vote(self, sentence: Sequence[str], pronouns: Sequence[int]) -> None:
         if len(set(sentence)) == 1 and any(pronouns):
@@ -607,17 +810,25 @@ class _Names:
         return None
 
     def gender(self, surname: str) -> str | None:
-        """ "m" or "f" where the text is clear about it (titles, or pronouns beside the name), else None."""
+        """ "m" or "f" where the text is clear about it (titles, first names, pronouns beside the name)."""
         titled = self.titled.get(surname, set())
         if len(titled) == 1:
             return next(iter(titled))
-        return self._pronoun_gender(surname)
+        return self._first_name_gender(surname) or self._pronoun_gender(surname)
 
-    def expand(self, name: str) -> str:
+    def _first_name_gender(self, surname: str) -> str | None:
+        """The sex every first name written before this surname agrees on ("Hillary Clinton": "f")."""
+        known = first_names()
+        sexes = {known.get(full.split()[0]) for full in self.full.get(surname, {})}
+        return sexes.pop() if len(sexes) == 1 and None not in sexes and "" not in sexes else None
+
+    def expand(self, name: str, at: int | None = None) -> str:
         """The fullest form of a name the text used for the same person, or the name as written.
 
         A surname that several first names share ("Hillary Clinton", "Bill Clinton") takes the one
-        the text names most often in full, and only when it is named at least twice as often.
+        the text names most often in full when it is named at least twice as often; else, for a name
+        written at ``at``, the one named in full last before it (news names a person in full, then by
+        surname), and the surname alone when neither is named before it.
         """
         parts = name.split()
         honorific = parts[0] if parts[0] in _HONORIFICS else None
@@ -632,20 +843,46 @@ class _Names:
         }
         if not candidates:
             return " ".join(parts) if len(parts) >= 2 else name
-        if honorific and (len(candidates) > 1 or self._pronoun_gender(parts[-1]) != _HONORIFICS[honorific]):
-            return name  # "Mrs. Trump" is "Donald Trump" only if the text calls that Trump "she"
+        # "Despite Rubio", "Understated Perez": a word glued to the surname is no first name beside "Marco Rubio"
+        known = first_names()
+        real = {f: c for f, c in candidates.items() if f.split()[0] in known or f.split()[0].endswith(".")}
+        candidates = real or candidates
+        if honorific:
+            return self._honoured(name, _HONORIFICS[honorific], candidates)
         by_first: dict[str, int] = {}
         for full, count in candidates.items():
             by_first[full.split()[0]] = by_first.get(full.split()[0], 0) + count
         ranked = sorted(by_first.items(), key=lambda item: -item[1])
         if len(ranked) > 1 and ranked[0][1] < 2 * ranked[1][1]:
-            return " ".join(parts) if len(parts) >= 2 else name  # two people share it about as often
+            # two people share it about as often: the one named in full last before this mention
+            before = [f for position, f in self.places.get(parts[-1], []) if f in candidates and position < (at or 0)]
+            if at is not None and before:
+                return before[-1]
+            return " ".join(parts) if len(parts) >= 2 else name
         first = ranked[0][0]
         return max((f for f in candidates if f.split()[0] == first), key=lambda f: (candidates[f], len(f)))
 
+    def _honoured(self, name: str, sex: str, candidates: dict[str, int]) -> str:
+        """ "Mrs. Trump" is "Melania Trump" where she is the one Trump of that sex; "Donald Trump" never."""
+        known = first_names()
+        agreeing = [f for f in candidates if known.get(f.split()[0]) == sex]
+        unknown = [f for f in candidates if not known.get(f.split()[0])]
+        if len(agreeing) == 1 and not unknown:
+            return agreeing[0]
+        if not agreeing and len(unknown) == len(candidates) == 1 and self._pronoun_gender(name.split()[-1]) == sex:
+            return unknown[0]  # a first name of either sex, and the text calls this person "she" (or "he")
+        return name
+
     def person(self, surname: str) -> bool:
         """A surname the text uses for a person: a speaker, a titled name, or a full name used alone too."""
-        return surname in self.speakers or surname in self.titled or (surname in self.full and surname in self.alone)
+        if surname in _ORGANISATIONS:
+            return False  # "the Trayvon Martin Foundation" is never "he"
+        if surname in self.speakers or surname in self.titled or (surname in self.full and surname in self.alone):
+            return True
+        if surname in self.described:
+            return True  # "Rihanna, who was honored …"
+        # "Ashley Yago, 33, …": a full name whose first word is a known first name
+        return any(full.split()[0] in first_names() for full in self.full.get(surname, {}))
 
 
 def _headline(text: str, para: Span, number: int) -> bool:
@@ -666,8 +903,8 @@ def _headline(text: str, para: Span, number: int) -> bool:
 def _attribute(parsed: Sequence[_Paragraph], names: _Names) -> None:
     for paragraph in parsed:
         for cue in paragraph.cues:
-            if cue.kind == "named":
-                names.speakers.add(names.expand(cue.name).split()[-1])
+            if cue.kind == "named" and not cue.needs_person:
+                names.speakers.add(names.expand(cue.name, cue.start).split()[-1])
     previous: _Quote | None = None  # the last quotation of the previous paragraph
     recent: list[tuple[int, int, str]] = []  # (paragraph, position, speaker) of attributed quotations
     for number, paragraph in enumerate(parsed):
@@ -692,19 +929,40 @@ def _attribute(parsed: Sequence[_Paragraph], names: _Names) -> None:
                 and not paragraph.cues
             ):
                 quote.speaker, quote.via = previous.speaker, "continued"
+            if quote.speaker is None and quote.start == paragraph.span.start and not paragraph.cues and number > 0:
+                # "…, who said none of the emails originated with Clinton." then a paragraph of her words
+                reported = _reported_speech(parsed[number - 1])
+                if reported is not None:
+                    _take(quote, reported, names, recent, parsed[max(0, number - 3)].span.start)
+                    quote.via = "reported" if quote.speaker else ""
             if quote.speaker and quote.via != "nominal":
                 recent.append((number, quote.start, quote.speaker))
         previous = paragraph.quotes[-1] if paragraph.quotes else None
+
+
+def _reported_speech(paragraph: _Paragraph) -> _Cue | None:
+    """The speech cue of a paragraph without quotations that ends in reported speech ("X warned that …")."""
+    if paragraph.quotes or not paragraph.cues or paragraph.cues[-1].kind == "nominal" or paragraph.cues[-1].forward:
+        return None
+    cue = paragraph.cues[-1]
+    ends = [t for t in paragraph.tokens if t.start >= cue.end and t.text in _SENTENCE_END]
+    return cue if len(ends) <= 1 and not cue.needs_person else None
 
 
 def _assign(
     quote: _Quote, paragraph: _Paragraph, names: _Names, recent: list[tuple[int, int, str]], floor: int
 ) -> None:
     cue = _cue_for(quote, paragraph)
-    if cue is None:
-        return
+    if cue is not None:
+        _take(quote, cue, names, recent, floor)
+
+
+def _take(quote: _Quote, cue: _Cue, names: _Names, recent: list[tuple[int, int, str]], floor: int) -> None:
+    """Give the quotation the speaker the cue names, where it names one clearly."""
     if cue.kind == "named":
-        quote.speaker, quote.via = names.expand(cue.name), "named"
+        if cue.needs_person and not names.person(names.expand(cue.name, cue.start).split()[-1]):
+            return
+        quote.speaker, quote.via = names.expand(cue.name, cue.start), "named"
     elif cue.kind == "nominal":
         quote.speaker, quote.via = cue.name, "nominal"
     else:
@@ -715,7 +973,7 @@ def _assign(
 
 def _cue_for(quote: _Quote, paragraph: _Paragraph) -> _Cue | None:
     """The cue right after the quotation, else right before it in the same sentence, else the nearest."""
-    after = [c for c in paragraph.cues if c.start >= quote.end]
+    after = [c for c in paragraph.cues if c.start >= quote.end and not c.forward]
     before = [c for c in paragraph.cues if c.end <= quote.start]
     if after and _adjacent(paragraph, quote.end, after[0].start):
         return after[0]
@@ -723,6 +981,8 @@ def _cue_for(quote: _Quote, paragraph: _Paragraph) -> _Cue | None:
         return before[-1]
     best: tuple[int, _Cue] | None = None
     for cue in paragraph.cues:
+        if cue.forward and cue.start >= quote.end:
+            continue
         distance = max(cue.start - quote.end, quote.start - cue.end, 0)
         if best is None or distance < best[0]:
             best = (distance, cue)
@@ -766,8 +1026,8 @@ def _resolve_pronoun(cue: _Cue, names: _Names, recent: list[tuple[int, int, str]
     ]
     subject = subjects[-1] if subjects else None
     if previous is None:
-        return names.expand(subject.surname) if subject else None
+        return names.expand(subject.surname, subject.position) if subject else None
     speaker = previous[2]
     if subject is None or subject.position < previous[1] or speaker.split()[-1] == subject.surname:
         return speaker
-    return names.expand(subject.surname)  # a new person took over the stretch after that quotation
+    return names.expand(subject.surname, subject.position)  # a new person took over the stretch after that quotation
