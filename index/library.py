@@ -26,7 +26,8 @@ from . import speakers as people
 from .answer import compose, span_excerpt
 from .embedding import Embedder, load_embedder
 from .errors import CorruptIndexError, NoIndexError, QuestionError, SourceError
-from .loaders import SUPPORTED_SUFFIXES, load_document, unreadable
+from .extraction import ExtractionCache, Limits
+from .loaders import SUPPORTED_SUFFIXES, unreadable
 from .models import Answer, BuildReport, Excerpt, SourceInfo, SpeakerInfo, WhoSaid
 from .search import CONFIDENCE_FEATURES, Candidate, gather, lexical, topic_stems
 from .settings import IndexSettings
@@ -368,7 +369,8 @@ class Library:
                 tmp.write_bytes(data)
             except OSError as error:
                 raise SourceError(f"it could not be saved ({error.strerror or error})") from error
-            load_document(tmp, docs, limit)  # refuses binary, empty, broken PDF... with the reason
+            # Refuses binary, empty, broken PDF... with the reason; the rebuild that follows finds it in the cache.
+            ExtractionCache(self.settings.index_dir / "extracted", Limits.of(self.settings)).load(tmp, docs)
             tmp.replace(target)
         except SourceError as error:
             raise SourceError(f"{filename!r} was not added: {error}.") from error

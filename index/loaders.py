@@ -14,7 +14,7 @@ import io
 import logging
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +35,16 @@ _MARKDOWN_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t].*$", re.MULTILINE)
 _BINARY_BYTES = [bytes([b]) for b in (*range(0, 9), 11, *range(14, 32), 127)]
 
 
-def scan(root: Path, max_bytes: int) -> tuple[list[Document], list[Skipped]]:
-    """Load every supported file below ``root``; unreadable ones are skipped with the reason."""
+def scan(
+    root: Path, max_bytes: int, load: Callable[[Path, Path], Document] | None = None
+) -> tuple[list[Document], list[Skipped]]:
+    """Load every supported file below ``root`` (with ``load(path, root)``, by default `load_document`);
+    unreadable ones are skipped with the reason."""
     documents: list[Document] = []
     skipped: list[Skipped] = []
     for path in _candidate_files(root, skipped):
         try:
-            documents.append(load_document(path, root, max_bytes))
+            documents.append(load(path, root) if load is not None else load_document(path, root, max_bytes))
         except SourceError as error:
             log.warning("skipped %s: %s", path, error)
             skipped.append(Skipped(_relative(path, root), str(error)))

@@ -14,6 +14,8 @@ from index import loaders as loaders_module
 from index.loaders import load_document, scan
 from tests.conftest import make_settings
 from tests.fakes import HashEmbedder
+from tests.hostile_pdfs import form_bomb, many_pages, repeated_page
+from tests.pdf_layouts import columns_report
 
 OWLS = "Barn owls nest in old buildings and hunt mice over the meadows at night."
 
@@ -186,3 +188,91 @@ def test_good_metadata_is_kept_and_wrong_metadata_inside_a_page_is_left_out(tmp_
 
     assert doc.url == "https://example.org/owls_(birds)?q=1" and doc.author == "Ann Lee, Bo Park"
     assert html.url is None or html.url.startswith(("http://", "https://"))
+
+
+# -- 2. PDFs within a page and time budget; an unchanged file is never read again ------------------
+
+
+def _pdf_library(tmp_path: Path, **settings: object) -> tuple[Path, Library]:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "good.txt").write_text(OWLS, "utf-8")
+    return docs, Library(make_settings(docs, tmp_path / "index", **settings), embedder=HashEmbedder())
+
+
+def test_a_small_pdf_that_takes_long_to_lay_out_is_skipped_within_the_time_limit(tmp_path: Path) -> None:
+    docs, library = _pdf_library(tmp_path, max_extract_seconds=0.5)
+    (docs / "forms.pdf").write_bytes(form_bomb(4))  # 2.3 KB; pdfminer takes about 4 s on it
+    assert len(form_bomb(4)) < 2500
+
+    started = time.perf_counter()
+    report = library.rebuild()
+    first = time.perf_counter() - started
+    started = time.perf_counter()
+    again = library.rebuild()
+    second = time.perf_counter() - started
+
+    assert [(s.path, s.reason) for s in report.skipped] == [
+        ("forms.pdf", "reading it took over 0.5 s, the limit per file")
+    ]
+    assert report.documents == 1 and first < 2.5
+    assert [s.path for s in again.skipped] == ["forms.pdf"] and second < 0.4  # the refusal is remembered
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (repeated_page(4), "its page tree lists the same page more than once"),
+        (repeated_page(12), "its page tree lists the same page more than once"),
+        (many_pages(60), "it has over 50 pages, the limit"),
+    ],
+    ids=["one-page-10k-times", "one-page-10^12-times", "too-many-pages"],
+)
+def test_a_pdf_over_the_page_budget_is_skipped_at_once(tmp_path: Path, data: bytes, reason: str) -> None:
+    docs, library = _pdf_library(tmp_path, max_pdf_pages=50)
+    (docs / "pages.pdf").write_bytes(data)
+
+    started = time.perf_counter()
+    report = library.rebuild()
+
+    assert [(s.path, s.reason) for s in report.skipped] == [("pages.pdf", reason)]
+    assert time.perf_counter() - started < 2
+
+
+def test_an_unchanged_corpus_is_not_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    docs, library = _pdf_library(tmp_path)
+    columns_report(docs / "report.pdf", pages=2, columns=2)
+    (docs / "notes.md").write_text(f"---\ntitle: Notes\n---\n\n{OWLS}\n", "utf-8")
+    first = library.rebuild()
+    reads: list[str] = []
+    real = loaders_module.load_document
+    monkeypatch.setattr(
+        loaders_module, "load_document", lambda path, *args: reads.append(path.name) or real(path, *args)
+    )
+
+    unchanged = library.rebuild()
+    (docs / "notes.md").write_text(f"---\ntitle: Notes, revised\n---\n\n{OWLS}\n", "utf-8")
+    (docs / "renamed.txt").write_bytes((docs / "good.txt").read_bytes())
+    (docs / "good.txt").unlink()
+    changed = library.rebuild()
+
+    assert first.documents == 3 and not first.skipped
+    assert unchanged.unchanged == 3 and not unchanged.skipped
+    assert reads == ["notes.md"]  # only the changed file was read; the renamed one came from the cache
+    assert changed.changed == ["notes.md"] and changed.added == ["renamed.txt"]
+    titles = {s.doc_id: s.title for s in library.sources()}
+    assert titles["notes.md"] == "Notes, revised" and titles["renamed.txt"] == "Renamed"
+    assert len(list((tmp_path / "index" / "extracted").glob("*.json"))) == 3  # the old entries are gone
+
+
+def test_a_damaged_cache_entry_is_read_again_from_the_file(tmp_path: Path) -> None:
+    docs, library = _pdf_library(tmp_path)
+    library.rebuild()
+    for entry in (tmp_path / "index" / "extracted").glob("*.json"):
+        entry.write_text('{"text": 5}', "utf-8")
+    (docs / "more.txt").write_text("The ferry leaves the harbour at dawn.", "utf-8")
+
+    report = library.rebuild()
+
+    assert not report.skipped and report.documents == 2
+    assert library.ask("Where do barn owls nest?").excerpts[0].quote.startswith("Barn owls")
