@@ -36,7 +36,8 @@ from .whosaid import who_said
 
 log = logging.getLogger(__name__)
 
-_INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+# Zero-width characters and every bidirectional control (ALM U+061C, the isolates U+2066-2069 too).
+_INVISIBLE = re.compile(r"[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 _MENTION = re.compile(r"<(?:@[!&]?|#)\d+>|@(?:everyone|here)\b")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _QUERY_CACHE_SIZE = 1024
