@@ -95,7 +95,7 @@ async def apologise(interaction: discord.Interaction, settings: BotSettings, tex
         async for attempt in retrying(settings, seconds_left(interaction, settings)):
             with attempt:
                 await interaction.edit_original_response(
-                    content=text, embed=None, embeds=[], view=None, allowed_mentions=NO_MENTIONS
+                    content=text, embeds=[], view=None, allowed_mentions=NO_MENTIONS
                 )
     except (TimeoutError, discord.HTTPException, aiohttp.ClientError, OSError):
         log.warning("could not tell the member that the answer was not delivered", exc_info=True)

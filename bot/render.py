@@ -249,7 +249,7 @@ def source_embed(info: SourceInfo) -> discord.Embed:
     embed.add_field(name="Outlet or author", value=safe(info.author or "unknown"))
     embed.add_field(name="Published", value=info.published.isoformat() if info.published else "unknown")
     if info.url and len(info.url) <= URL_LIMIT and _PLAIN_URL.match(info.url):
-        embed.add_field(name="Link", value=f"<{info.url}>", inline=False)  # shown as the address it is
+        embed.add_field(name="Link", value=info.url, inline=False)  # a plain address: it cannot be a masked link
     embed.add_field(
         name="Indexed", value=f"{info.chunks} chunks, {info.sentences} sentences, {info.chars:,} characters"
     )
