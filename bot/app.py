@@ -8,6 +8,8 @@ from typing import Any
 import discord
 from discord.ext import commands
 
+from .answers import AnswerStore
+from .checks import QuestionRate
 from .errors import on_tree_error
 from .service import LibraryService
 from .settings import BotSettings
@@ -41,6 +43,8 @@ class OnRecordBot(commands.AutoShardedBot):
         )
         self.settings = settings
         self.service = service
+        self.question_rate = QuestionRate(settings.ask_rate, settings.ask_per_seconds)
+        self.answers = AnswerStore(settings.state_dir / "answers.sqlite3", settings.answer_keep_days)
         self.tree.on_error = on_tree_error  # type: ignore[method-assign]
 
     async def setup_hook(self) -> None:
@@ -58,6 +62,10 @@ class OnRecordBot(commands.AutoShardedBot):
         else:
             synced = await self.tree.sync()
             log.info("synced %d global commands", len(synced))
+
+    async def close(self) -> None:
+        await super().close()
+        self.answers.close()
 
     async def on_message(self, message: discord.Message) -> None:
         """Mentions are handled by the ask cog; there are no prefix commands to process."""

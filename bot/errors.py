@@ -13,6 +13,8 @@ from discord import app_commands
 
 from index import LibraryError
 
+from . import render
+
 log = logging.getLogger(__name__)
 
 APOLOGY = "Sorry, something went wrong while answering. It has been logged."
@@ -27,7 +29,7 @@ def user_message(error: Exception) -> str | None:
     if isinstance(error, app_commands.CommandInvokeError):
         error = error.original
     if isinstance(error, LibraryError):
-        return str(error)
+        return render.plain(render.without_paths(str(error)))
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"You're asking quickly: try again in {max(1, round(error.retry_after))} s."
     if isinstance(error, NotModerator):

@@ -31,6 +31,13 @@ URL_LIMIT = 400
 SOURCE_ID_LIMIT = 150
 
 _INLINE_MARKDOWN = re.compile(r"([\\*_~|`\[\]])")
+# Bidirectional controls (ALM, LRM/RLM, embeddings and overrides, isolates): they reorder what follows
+# them, so a source or a member could make a quote or a name read otherwise than it is.
+# A web address with nothing in it that Discord reads as markup (index/metadata.py checks the same).
+_PLAIN_URL = re.compile(r"https?://[^\s<>\[\]`\"'\\|]+$")
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# An absolute path on the server (POSIX or Windows), not part of a URL: only its last part is shown.
+_SERVER_PATH = re.compile(r"(?<![\w/:.~-])(?:/|[A-Za-z]:\\)(?:[^\s/\\'\"`<>]+[/\\])+[^\s/\\'\"`<>]*")
 _BLOCK_MARKDOWN = re.compile(r"^([>#-])")
 NOT_COVERED = "The sources do not cover this question."
 NO_SUCH_QUOTE = "The sources hold no such quote."
@@ -40,11 +47,27 @@ ABSTAIN_COLOUR = discord.Colour.light_grey()
 PAGE_SIZE = 3
 
 
+def plain(text: str) -> str:
+    """``text`` without bidirectional controls."""
+    return BIDI_CONTROLS.sub("", text)
+
+
+def without_paths(text: str) -> str:
+    """``text`` with each absolute server path cut to its last part ("/srv/x/index/gen-1" -> "gen-1"):
+    where the bot's files live is nobody's business in a Discord message."""
+    return _SERVER_PATH.sub(lambda m: re.split(r"[/\\]", m.group(0).rstrip("/\\"))[-1] or "…", text)
+
+
+def code(text: str, limit: int = SOURCE_ID_LIMIT) -> str:
+    """A file name or id as an inline code span (backticks dropped, bidi controls stripped, bounded)."""
+    return f"`{shorten(plain(text).replace('`', ''), limit)}`"
+
+
 def safe(text: str) -> str:
-    """Source or user text made inert: one line; every markdown character, masked links and mentions
-    escaped. (discord.utils.escape_markdown lets a greedy ``[..](..)`` match swallow the markup
-    between two links, so the escaping here is character by character.)"""
-    flat = " ".join(text.split())
+    """Source or user text made inert: one line; bidi controls stripped; every markdown character,
+    masked links and mentions escaped. (discord.utils.escape_markdown lets a greedy ``[..](..)`` match
+    swallow the markup between two links, so the escaping here is character by character.)"""
+    flat = " ".join(plain(text).split())
     escaped = _INLINE_MARKDOWN.sub(r"\\\1", flat)
     escaped = _BLOCK_MARKDOWN.sub(r"\\\1", escaped)  # quote, heading and list marks count at the start only
     return discord.utils.escape_mentions(escaped)
@@ -74,10 +97,10 @@ def attribution_line(excerpt: Excerpt) -> str:
         parts.append(excerpt.published.isoformat())
     if excerpt.location:
         parts.append(shorten(safe(excerpt.location), META_LIMIT))
-    if excerpt.url and len(excerpt.url) <= URL_LIMIT and re.match(r"https?://[^\s<>]+$", excerpt.url):
+    if excerpt.url and len(excerpt.url) <= URL_LIMIT and _PLAIN_URL.match(excerpt.url):
         parts.append(f"[link](<{excerpt.url}>)")
     elif excerpt.path:
-        parts.append(f"`{shorten(excerpt.path.replace('`', ''), META_LIMIT)}`")
+        parts.append(code(excerpt.path, META_LIMIT))
     return "— " + " · ".join(parts)
 
 
@@ -120,7 +143,7 @@ def answer_embed(answer: Answer, page: int = 0, page_size: int = PAGE_SIZE) -> d
     if len(excerpts) == 1:
         footer = f"Excerpt {first} of {total} · verbatim quotes from the sources"
     if answer.speaker is not None:
-        footer += f" · {shorten(' '.join(answer.speaker.split()), META_LIMIT)} only"
+        footer += f" · {shorten(' '.join(plain(answer.speaker).split()), META_LIMIT)} only"
     budget = min(DESCRIPTION_LIMIT, MESSAGE_EMBEDS_LIMIT - len(title) - len(footer) - 10)
     description = _fit_blocks(excerpts, budget)
     embed = discord.Embed(title=title, description=description, colour=ANSWER_COLOUR)
@@ -192,12 +215,12 @@ def report_text(report: BuildReport) -> str:
         f"unchanged {report.unchanged}, skipped {len(report.skipped)}.",
     ]
     if report.full_rebuild_reason:
-        lines.insert(0, safe(report.full_rebuild_reason))
+        lines.insert(0, safe(without_paths(report.full_rebuild_reason)))
     for label, names in (("Added", report.added), ("Changed", report.changed), ("Removed", report.removed)):
         if names:
-            lines.append(f"{label}: " + ", ".join(f"`{n}`" for n in names[:10]) + (" …" if len(names) > 10 else ""))
+            lines.append(f"{label}: " + ", ".join(code(n) for n in names[:10]) + (" …" if len(names) > 10 else ""))
     for skipped in report.skipped[:10]:
-        lines.append(f"Skipped `{skipped.path}`: {safe(skipped.reason)}")
+        lines.append(f"Skipped {code(skipped.path)}: {safe(without_paths(skipped.reason))}")
     if len(report.skipped) > 10:
         lines.append(f"… and {len(report.skipped) - 10} more skipped.")
     return shorten("\n".join(lines), CONTENT_LIMIT)
@@ -213,8 +236,7 @@ def sources_embed(sources: Sequence[SourceInfo], page: int, page_size: int = 10)
     for info in chunk[:FIELDS_LIMIT]:
         author = shorten(safe(info.author or ""), META_LIMIT)
         meta = " · ".join(x for x in (author, info.published.isoformat() if info.published else "") if x)
-        doc_id = shorten(info.doc_id.replace("`", ""), SOURCE_ID_LIMIT)
-        value = f"`{doc_id}`" + (f"\n{meta}" if meta else "") + f"\n{info.chunks} chunks"
+        value = code(info.doc_id) + (f"\n{meta}" if meta else "") + f"\n{info.chunks} chunks"
         embed.add_field(name=shorten(safe(info.title), TITLE_LIMIT), value=shorten(value, FIELD_LIMIT), inline=False)
     embed.set_footer(text=f"Page {page + 1} of {total_pages}")
     return embed
@@ -223,11 +245,11 @@ def sources_embed(sources: Sequence[SourceInfo], page: int, page_size: int = 10)
 def source_embed(info: SourceInfo) -> discord.Embed:
     """One document's metadata."""
     embed = discord.Embed(title=shorten(safe(info.title), TITLE_LIMIT), colour=ANSWER_COLOUR)
-    embed.add_field(name="File", value=f"`{info.doc_id}`", inline=False)
+    embed.add_field(name="File", value=code(info.doc_id), inline=False)
     embed.add_field(name="Outlet or author", value=safe(info.author or "unknown"))
     embed.add_field(name="Published", value=info.published.isoformat() if info.published else "unknown")
-    if info.url:
-        embed.add_field(name="Link", value=shorten(info.url, FIELD_LIMIT), inline=False)
+    if info.url and len(info.url) <= URL_LIMIT and _PLAIN_URL.match(info.url):
+        embed.add_field(name="Link", value=info.url, inline=False)  # a plain address: it cannot be a masked link
     embed.add_field(
         name="Indexed", value=f"{info.chunks} chunks, {info.sentences} sentences, {info.chars:,} characters"
     )

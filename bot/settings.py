@@ -6,6 +6,8 @@ Fields can also be given by name, e.g. ``BotSettings(discord_token=..., moderato
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -27,9 +29,20 @@ class BotSettings(BaseSettings):
     ask_per_seconds: float = Field(30.0, gt=0, description="...per this many seconds.")
     shard_count: int | None = Field(None, ge=1)
     max_upload_mb: float = Field(10.0, gt=0)
+    state_dir: Path = Field(Path(".onrecord/bot"), description="Where answers with buttons are kept.")
+    answer_keep_days: float = Field(30.0, gt=0, description="Buttons of older answers say to ask again.")
+    delivery_deadline_s: float = Field(
+        840.0, gt=0, le=900, description="Keep retrying a reply this long after the command (tokens last 15 min)."
+    )
+    retry_wait_s: float = Field(1.0, gt=0, description="First wait before retrying a failed Discord call.")
+    retry_wait_max_s: float = Field(30.0, gt=0, description="Longest wait between retries.")
     # For a proxy or a local stand-in of Discord (the end-to-end tests use this).
     discord_api_base: str | None = None
     discord_gateway: str | None = None
+    discord_cdn_base: str | None = Field(None, description="Also download attachments from under this base.")
+    attachment_hosts: tuple[str, ...] = Field(
+        ("cdn.discordapp.com", "media.discordapp.net"), description="Attachments are downloaded from these hosts only."
+    )
 
     @field_validator("discord_token")
     @classmethod

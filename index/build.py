@@ -24,6 +24,7 @@ from . import attribution, segment
 from .clean import EXTRACTOR_VERSION
 from .embedding import Embedder
 from .errors import BuildInProgressError, CorruptIndexError, NoIndexError
+from .extraction import ExtractionCache, Limits
 from .loaders import scan
 from .models import BuildReport, Chunk, Document, Sentence, Skipped
 from .settings import IndexSettings
@@ -80,7 +81,10 @@ def build(settings: IndexSettings, embedder: Embedder, progress: Progress | None
     notify = progress or (lambda stage, done, total: None)
     with build_lock(settings.index_dir):
         notify("scanning", 0, 1)
-        documents, report.skipped = scan(settings.docs_dir, int(settings.max_file_mb * 1e6))
+        cache = ExtractionCache(settings.index_dir / "extracted", Limits.of(settings))
+        documents, report.skipped = scan(settings.docs_dir, int(settings.max_file_mb * 1e6), load=cache.load)
+        cache.prune()
+        log.info("read %d files, %d of them from the extraction cache", cache.hits + cache.misses, cache.hits)
         previous, whole = _previous(settings, embedder, report)
         chunking = chunking_settings(settings, embedder)
         old_hashes = previous.manifest.documents if previous is not None and whole else {}

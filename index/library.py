@@ -7,6 +7,7 @@ an async caller runs it in a worker thread.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import re
@@ -25,7 +26,8 @@ from . import speakers as people
 from .answer import compose, span_excerpt
 from .embedding import Embedder, load_embedder
 from .errors import CorruptIndexError, NoIndexError, QuestionError, SourceError
-from .loaders import SUPPORTED_SUFFIXES, load_document
+from .extraction import ExtractionCache, Limits
+from .loaders import SUPPORTED_SUFFIXES, unreadable
 from .models import Answer, BuildReport, Excerpt, SourceInfo, SpeakerInfo, WhoSaid
 from .search import CONFIDENCE_FEATURES, Candidate, gather, lexical, topic_stems
 from .settings import IndexSettings
@@ -34,7 +36,8 @@ from .whosaid import who_said
 
 log = logging.getLogger(__name__)
 
-_INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+# Zero-width characters and every bidirectional control (ALM U+061C, the isolates U+2066-2069 too).
+_INVISIBLE = re.compile(r"[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 _MENTION = re.compile(r"<(?:@[!&]?|#)\d+>|@(?:everyone|here)\b")
 # A link says nothing the sources could match: a masked link keeps its text, a bare address goes.
 _MASKED_LINK = re.compile(r"\[([^\]]*)\]\(\s*<?https?://[^)\s]*>?\s*\)")
@@ -364,15 +367,24 @@ class Library:
             )
         docs = self.settings.docs_dir
         docs.mkdir(parents=True, exist_ok=True)
+        _remove_stale_uploads(docs)
         target = docs / name
         tmp = docs / f".upload-{dt.datetime.now().timestamp():.6f}{Path(name).suffix}"
-        tmp.write_bytes(data)
         try:
-            load_document(tmp, docs, limit)  # refuses binary, empty, broken PDF... with the reason
+            try:
+                tmp.write_bytes(data)
+            except OSError as error:
+                raise SourceError(f"it could not be saved ({error.strerror or error})") from error
+            # Refuses binary, empty, broken PDF... with the reason; the rebuild that follows finds it in the cache.
+            ExtractionCache(self.settings.index_dir / "extracted", Limits.of(self.settings)).load(tmp, docs)
+            tmp.replace(target)
         except SourceError as error:
-            tmp.unlink(missing_ok=True)
             raise SourceError(f"{filename!r} was not added: {error}.") from error
-        tmp.replace(target)
+        except Exception as error:  # an unforeseen reader failure refuses the file, named, like any other
+            log.exception("could not read the upload %s", name)
+            raise SourceError(f"{filename!r} was not added: {unreadable(error)}.") from error
+        finally:
+            tmp.unlink(missing_ok=True)  # on every path: no hidden upload is left in the sources folder
         return target
 
     def remove_source(self, doc_id: str) -> Path:
@@ -384,6 +396,14 @@ class Library:
         target.unlink()
         target.with_name(target.name + ".meta.yaml").unlink(missing_ok=True)
         return target
+
+
+def _remove_stale_uploads(docs: Path, older_than_s: float = 3600) -> None:
+    """Remove upload temporaries a killed process left behind (a live upload is seconds old)."""
+    for leftover in docs.glob(".upload-*"):
+        with contextlib.suppress(OSError):
+            if time.time() - leftover.stat().st_mtime > older_than_s:
+                leftover.unlink()
 
 
 def safe_filename(filename: str) -> str:

@@ -14,12 +14,11 @@ import io
 import logging
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from . import metadata
 from .clean import quotable
 from .errors import SourceError
 from .models import Document, Skipped
@@ -36,17 +35,28 @@ _MARKDOWN_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t].*$", re.MULTILINE)
 _BINARY_BYTES = [bytes([b]) for b in (*range(0, 9), 11, *range(14, 32), 127)]
 
 
-def scan(root: Path, max_bytes: int) -> tuple[list[Document], list[Skipped]]:
-    """Load every supported file below ``root``; unreadable ones are skipped with the reason."""
+def scan(
+    root: Path, max_bytes: int, load: Callable[[Path, Path], Document] | None = None
+) -> tuple[list[Document], list[Skipped]]:
+    """Load every supported file below ``root`` (with ``load(path, root)``, by default `load_document`);
+    unreadable ones are skipped with the reason."""
     documents: list[Document] = []
     skipped: list[Skipped] = []
     for path in _candidate_files(root, skipped):
         try:
-            documents.append(load_document(path, root, max_bytes))
+            documents.append(load(path, root) if load is not None else load_document(path, root, max_bytes))
         except SourceError as error:
             log.warning("skipped %s: %s", path, error)
             skipped.append(Skipped(_relative(path, root), str(error)))
+        except Exception as error:  # a reader's bug or an unforeseen file: that file is skipped, not the build
+            log.exception("could not read %s", path)
+            skipped.append(Skipped(_relative(path, root), unreadable(error)))
     return documents, skipped
+
+
+def unreadable(error: Exception) -> str:
+    """The reason shown for a file a reader failed on unexpectedly (the traceback goes to the log)."""
+    return f"it could not be read ({error.__class__.__name__}; the details are in the log)"
 
 
 def _candidate_files(root: Path, skipped: list[Skipped]) -> Iterator[Path]:
@@ -99,6 +109,7 @@ def load_document(path: Path, root: Path, max_bytes: int) -> Document:
         page_starts = ()
 
     text = quotable(text)  # idempotent: page starts computed on cleaned pages stay right
+    meta = metadata.sanitized(meta)  # what the file itself claims (meta tags, PDF info) is dropped when wrong
     sidecar_meta = _read_sidecar(sidecar_bytes, sidecar.name)
     if "outlet" in sidecar_meta and "author" not in sidecar_meta:
         meta.pop("author", None)  # the sidecar's outlet overrides an author found in the file
@@ -179,13 +190,7 @@ def _as_western(data: bytes) -> str | None:
 
 
 def _extract_markdown(raw: str) -> tuple[str, dict[str, Any]]:
-    import frontmatter
-
-    try:
-        metadata, content = frontmatter.parse(raw)
-    except yaml.YAMLError as error:
-        raise SourceError(f"its front matter is not valid YAML ({error.__class__.__name__})") from error
-    return content, dict(metadata)
+    return metadata.front_matter(raw)  # bounded YAML, fields checked
 
 
 def _extract_html(raw: str) -> tuple[str, dict[str, Any], tuple[tuple[int, int], ...]]:
@@ -246,15 +251,7 @@ def _real_title(value: object) -> bool:
 
 
 def _read_sidecar(data: bytes, name: str) -> dict[str, Any]:
-    if not data:
-        return {}
-    try:
-        loaded = yaml.safe_load(data.decode("utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise SourceError(f"its metadata file {name} is not valid YAML") from error
-    if not isinstance(loaded, dict):
-        raise SourceError(f"its metadata file {name} is not a mapping of fields")
-    return loaded
+    return metadata.sidecar(data, name)  # bounded YAML, fields checked
 
 
 def _furniture_spans(text: str, furniture: object) -> tuple[tuple[int, int], ...]:

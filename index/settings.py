@@ -46,3 +46,8 @@ class IndexSettings(BaseSettings):
     )
     max_question_chars: int = Field(1000, ge=10, description="Longer questions are refused.")
     max_file_mb: float = Field(25.0, gt=0, description="Source files larger than this are skipped.")
+    max_html_mb: float = Field(5.0, gt=0, description="Web pages larger than this are skipped.")
+    max_pdf_pages: int = Field(2000, ge=1, description="PDFs with more pages are skipped.")
+    max_extract_seconds: float = Field(
+        60.0, gt=0, description="Reading one file may take this long; a file that takes longer is skipped."
+    )

@@ -6,25 +6,26 @@ change that, checked again by the bot on every call (`moderator_only`).
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from index import SourceError
+from index import LibraryError, SourceError
 from index.loaders import SUPPORTED_SUFFIXES
 
 from .. import render
 from ..app import NO_MENTIONS
 from ..checks import moderator_only
+from ..delivery import PublicReply
+from ..downloads import download
+from ..errors import user_message
 from ..service import BuildProgress
 from .ask import source_autocomplete
 
@@ -34,26 +35,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _transient(error: BaseException) -> bool:
-    """Worth another try: Discord's 5xx and rate limits, dropped connections, time-outs."""
-    if isinstance(error, discord.HTTPException):
-        return error.status >= 500 or error.status == 429
-    return isinstance(error, aiohttp.ClientError | asyncio.TimeoutError)
-
-
-async def fetch_attachment(attachment: discord.Attachment, attempts: int = 4) -> bytes:
-    """Download an attachment from Discord's CDN, retrying transient failures with backoff."""
-    async for attempt in AsyncRetrying(
-        retry=retry_if_exception(_transient),
-        stop=stop_after_attempt(attempts),
-        wait=wait_exponential(multiplier=0.2, max=2),
-        reraise=True,
-    ):
-        with attempt:
-            return await attachment.read()
-    raise AssertionError("unreachable")  # AsyncRetrying either returns or re-raises
-
-
 class AdminCog(commands.Cog):
     """Keeps the sources and the index up to date."""
 
@@ -61,14 +42,27 @@ class AdminCog(commands.Cog):
         self.bot = bot
         self.service = bot.service
 
-    async def _rebuild(self, interaction: discord.Interaction, before: Callable[[], object] | None = None) -> None:
-        """Rebuild with progress edited into the deferred reply, then the summary."""
+    async def _rebuild(
+        self, interaction: discord.Interaction, before: Callable[[], object] | None = None, *, announce: bool = False
+    ) -> None:
+        """Rebuild with progress edited into the deferred reply, then the summary: through the channel
+        when the interaction's token has expired (a long rebuild), posted there if it cannot be edited."""
+        reply = PublicReply(interaction, self.bot.settings)
+        if announce:
+            with contextlib.suppress(discord.HTTPException, LookupError):
+                await reply.show("Rebuilding the index… scanning")
 
         async def show(progress: BuildProgress) -> None:
-            await interaction.edit_original_response(content=f"Rebuilding the index… {progress.describe()}")
+            await reply.show(f"Rebuilding the index… {progress.describe()}")
 
-        report = await self.service.rebuild(on_progress=show, before=before)
-        await interaction.edit_original_response(content=render.report_text(report), allowed_mentions=NO_MENTIONS)
+        try:
+            report = await self.service.rebuild(on_progress=show, before=before)
+        except LibraryError as error:
+            if reply.token_works and not reply.expiring():
+                raise  # told to the moderator alone, by the tree's error handler
+            await reply.show(f"The rebuild did not finish: {user_message(error)}", retry=True)
+            return
+        await reply.show(render.report_text(report), retry=True)
 
     @app_commands.command(name="reindex")
     @app_commands.default_permissions(manage_guild=True)
@@ -82,8 +76,7 @@ class AdminCog(commands.Cog):
             )
             return
         await interaction.response.defer(thinking=True)
-        await interaction.edit_original_response(content="Rebuilding the index… scanning")
-        await self._rebuild(interaction)
+        await self._rebuild(interaction, announce=True)
 
     @app_commands.command(name="source-add")
     @app_commands.describe(file="A .txt, .md, .html or .pdf file to add to the sources.")
@@ -102,7 +95,11 @@ class AdminCog(commands.Cog):
         if self.service.rebuilding:
             raise SourceError("A rebuild is running; add the file again when it has finished.")
         await interaction.response.defer(thinking=True)
-        data = await fetch_attachment(file)
+        settings = self.bot.settings
+        data = await download(
+            file.url, name=file.filename, max_bytes=int(limit_mb * 1e6), hosts=settings.attachment_hosts,
+            base=settings.discord_cdn_base, wait_s=settings.retry_wait_s / 5,
+        )  # fmt: skip
         library = self.service.library
         saved: list[Path] = []
         await self._rebuild(interaction, before=lambda: saved.append(library.save_source(file.filename, data)))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 from collections import OrderedDict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -14,7 +16,10 @@ from discord.ext import commands
 from index import Answer, QuestionError
 
 from .. import render
+from ..answers import StoredAnswer
 from ..app import NO_MENTIONS
+from ..checks import question_rate, within_question_rate
+from ..delivery import deliver
 from ..errors import send_ephemeral
 
 if TYPE_CHECKING:
@@ -24,11 +29,7 @@ log = logging.getLogger(__name__)
 
 PAGES = 3  # "More excerpts" pages through up to this many pages of excerpts
 THREAD_MEMORY = 2000
-
-
-def question_cooldown(interaction: discord.Interaction) -> app_commands.Cooldown | None:
-    settings = interaction.client.settings  # type: ignore[attr-defined]
-    return app_commands.Cooldown(settings.ask_rate, settings.ask_per_seconds)
+KEY = "[0-9a-f]{16}"
 
 
 async def source_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -38,7 +39,7 @@ async def source_autocomplete(interaction: discord.Interaction, current: str) ->
     choices = []
     for info in await service.sources():
         if needle in info.doc_id.lower() or needle in info.title.lower():
-            label = render.shorten(f"{info.title} ({info.doc_id})", 100)
+            label = render.shorten(render.plain(f"{info.title} ({info.doc_id})"), 100)
             choices.append(app_commands.Choice(name=label, value=info.doc_id[:100]))
     return choices[:25]
 
@@ -49,42 +50,126 @@ async def speaker_autocomplete(interaction: discord.Interaction, current: str) -
     choices = []
     for person in (await service.speakers(current[:100]))[:25]:
         plural = "" if person.quotes == 1 else "s"
-        label = render.shorten(f"{person.name} ({person.quotes} quote{plural})", 100)
+        label = render.shorten(render.plain(f"{person.name} ({person.quotes} quote{plural})"), 100)
         choices.append(app_commands.Choice(name=label, value=person.name[:100]))
     return choices
 
 
-class AnswerView(discord.ui.View):
-    """Pages through further excerpts; a private answer can be posted to the channel."""
+EXPIRED = "This answer is no longer kept; please ask again."
 
-    def __init__(self, answer: Answer, *, private: bool, owner_id: int) -> None:
-        super().__init__(timeout=900)
-        self.answer = answer
-        self.page = 0
-        self.owner_id = owner_id
-        self.total_pages = render.pages(answer)
-        if self.total_pages <= 1:
-            self.remove_item(self.more)
-        if not private or not answer.answered:
-            self.remove_item(self.post)
 
-    def embed(self) -> discord.Embed:
-        return render.answer_embed(self.answer, self.page)
+def answer_embed(stored: StoredAnswer, page: int) -> discord.Embed:
+    embed = render.answer_embed(stored.answer, page)
+    if stored.title:
+        embed.title = stored.title
+    return embed
 
-    @discord.ui.button(label="More excerpts", style=discord.ButtonStyle.secondary)
-    async def more(self, interaction: discord.Interaction, button: discord.ui.Button[AnswerView]) -> None:
-        self.page = (self.page + 1) % self.total_pages
-        button.label = "First excerpts" if self.page == self.total_pages - 1 else "More excerpts"
-        await interaction.response.edit_message(embed=self.embed(), view=self, allowed_mentions=NO_MENTIONS)
 
-    @discord.ui.button(label="Post to channel", style=discord.ButtonStyle.primary)
-    async def post(self, interaction: discord.Interaction, button: discord.ui.Button[AnswerView]) -> None:
-        if interaction.user.id != self.owner_id:
+def answer_view(stored: StoredAnswer, page: int) -> discord.ui.View | None:
+    """The buttons of an answer showing ``page``: none are kept in memory, their custom ids say it all
+    (see `MoreExcerpts` and `PostAnswer`), so they work for as long as the answer is kept, restarts
+    included."""
+    view = discord.ui.View(timeout=None)
+    total = render.pages(stored.answer)
+    if total > 1:
+        view.add_item(MoreExcerpts(stored.key, (page + 1) % total, last=page == total - 1))
+    if stored.private and stored.answer.answered:
+        view.add_item(PostAnswer(stored.key, page, posted=stored.posted))
+    return view if view.children else None
+
+
+async def _stored(interaction: discord.Interaction, key: str) -> StoredAnswer | None:
+    stored: StoredAnswer | None = await asyncio.to_thread(interaction.client.answers.get, key)  # type: ignore[attr-defined]
+    if stored is None:
+        await send_ephemeral(interaction, EXPIRED)
+    return stored
+
+
+class MoreExcerpts(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"onrecord:more:(?P<key>{KEY}):(?P<page>\d+)"
+):
+    """Shows the next page: in the message for the member who asked, in a private copy for anyone else."""
+
+    def __init__(self, key: str, page: int, *, last: bool = False) -> None:
+        label = "First excerpts" if last else "More excerpts"
+        super().__init__(
+            discord.ui.Button(label=label, style=discord.ButtonStyle.secondary, custom_id=f"onrecord:more:{key}:{page}")
+        )
+        self.key, self.page = key, page
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> MoreExcerpts:
+        return cls(match["key"], int(match["page"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        stored = await _stored(interaction, self.key)
+        if stored is None:
+            return
+        page = self.page % render.pages(stored.answer)
+        if interaction.user.id == stored.owner_id:
+            view = answer_view(stored, page)
+            await interaction.response.edit_message(
+                embed=answer_embed(stored, page), view=view, allowed_mentions=NO_MENTIONS
+            )
+            return
+        # Someone else's answer: their own private copy, which they page through alone.
+        answers = interaction.client.answers  # type: ignore[attr-defined]
+        key = await asyncio.to_thread(
+            answers.put, stored.answer, owner_id=interaction.user.id, private=False, title=stored.title
+        )
+        copy = StoredAnswer(key, stored.answer, interaction.user.id, False, stored.title, False)
+        await interaction.response.send_message(
+            embed=answer_embed(copy, page), view=answer_view(copy, page) or discord.utils.MISSING,
+            ephemeral=True, allowed_mentions=NO_MENTIONS,
+        )  # fmt: skip
+
+
+class PostAnswer(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"onrecord:post:(?P<key>{KEY}):(?P<page>\d+)"
+):
+    """Posts a private answer to the channel, once; the button is disabled after use."""
+
+    def __init__(self, key: str, page: int, *, posted: bool = False) -> None:
+        label = "Posted to the channel" if posted else "Post to channel"
+        super().__init__(
+            discord.ui.Button(
+                label=label, style=discord.ButtonStyle.primary, custom_id=f"onrecord:post:{key}:{page}", disabled=posted
+            )
+        )
+        self.key, self.page = key, page
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> PostAnswer:
+        return cls(match["key"], int(match["page"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        stored = await _stored(interaction, self.key)
+        if stored is None:
+            return
+        if interaction.user.id != stored.owner_id:
             await send_ephemeral(interaction, "Only the member who asked can post this answer.")
             return
-        embed = self.embed()
-        embed.set_author(name=f"Asked by {interaction.user.display_name}")
-        await interaction.response.send_message(embed=embed, allowed_mentions=NO_MENTIONS)
+        answers = interaction.client.answers  # type: ignore[attr-defined]
+        if not await asyncio.to_thread(answers.claim_post, self.key):
+            await send_ephemeral(interaction, "This answer has already been posted to the channel.")
+            return
+        page = self.page % render.pages(stored.answer)
+        posted = StoredAnswer(stored.key, stored.answer, stored.owner_id, stored.private, stored.title, True)
+        await interaction.response.edit_message(view=answer_view(posted, page), allowed_mentions=NO_MENTIONS)
+        embed = answer_embed(stored, page)
+        embed.set_author(name=render.shorten(f"Asked by {render.plain(interaction.user.display_name)}", 256))
+        try:
+            await interaction.followup.send(embed=embed, allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException:
+            log.warning("posting an answer to the channel failed", exc_info=True)
+            await asyncio.to_thread(answers.release_post, self.key)
+            with contextlib.suppress(discord.HTTPException):
+                await interaction.edit_original_response(view=answer_view(stored, page))
+            await send_ephemeral(interaction, "Discord did not take the post; please try again.")
 
 
 class AskCog(commands.Cog):
@@ -95,14 +180,25 @@ class AskCog(commands.Cog):
         self.service = bot.service
         # The last question asked in each answer thread, carried into the next one's retrieval.
         self.thread_topics: OrderedDict[int, str] = OrderedDict()
-        self.mention_cooldown = commands.CooldownMapping.from_cooldown(
-            bot.settings.ask_rate, bot.settings.ask_per_seconds, commands.BucketType.user
-        )
         self.find_sources_menu = app_commands.ContextMenu(name="Find sources", callback=self.find_sources)
+        self.find_sources_menu.add_check(within_question_rate)
         bot.tree.add_command(self.find_sources_menu)
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(MoreExcerpts, PostAnswer)
 
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command(self.find_sources_menu.name, type=self.find_sources_menu.type)
+        self.bot.remove_dynamic_items(MoreExcerpts, PostAnswer)
+
+    async def _keep(self, answer: Answer, owner_id: int, *, private: bool, title: str | None = None) -> StoredAnswer:
+        key = await asyncio.to_thread(self.bot.answers.put, answer, owner_id=owner_id, private=private, title=title)
+        return StoredAnswer(key, answer, owner_id, private, title, False)
+
+    async def _reply(self, interaction: discord.Interaction, stored: StoredAnswer) -> None:
+        """Edit the deferred reply into the answer, through Discord's outages (`delivery.deliver`)."""
+        view = answer_view(stored, 0)
+        await deliver(interaction, self.bot.settings, embed=answer_embed(stored, 0), view=view)
 
     @app_commands.command(name="ask")
     @app_commands.describe(
@@ -112,7 +208,7 @@ class AskCog(commands.Cog):
         private="Only you see the answer (you can still post it to the channel).",
     )
     @app_commands.autocomplete(source=source_autocomplete, speaker=speaker_autocomplete)
-    @app_commands.checks.dynamic_cooldown(question_cooldown)
+    @question_rate()
     async def ask(
         self,
         interaction: discord.Interaction,
@@ -125,8 +221,7 @@ class AskCog(commands.Cog):
         self.service.check_question(question)
         await interaction.response.defer(ephemeral=private, thinking=True)
         answer = await self.service.ask(question, source=source, speaker=speaker, limit=render.PAGE_SIZE * PAGES)
-        view = AnswerView(answer, private=private, owner_id=interaction.user.id)
-        await interaction.followup.send(embed=view.embed(), view=view, ephemeral=private, allowed_mentions=NO_MENTIONS)
+        await self._reply(interaction, await self._keep(answer, interaction.user.id, private=private))
 
     async def find_sources(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Excerpts that best support or relate to a message's text."""
@@ -138,10 +233,8 @@ class AskCog(commands.Cog):
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         answer = await self.service.ask(text, limit=render.PAGE_SIZE * PAGES)
-        view = AnswerView(answer, private=True, owner_id=interaction.user.id)
-        embed = view.embed()
-        embed.title = "Sources for this message"
-        await interaction.followup.send(embed=embed, view=view, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        stored = await self._keep(answer, interaction.user.id, private=True, title="Sources for this message")
+        await self._reply(interaction, stored)
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
@@ -156,8 +249,7 @@ class AskCog(commands.Cog):
                 mention_author=False,
             )
             return
-        bucket = self.mention_cooldown.get_bucket(message)
-        retry_after = bucket.update_rate_limit() if bucket else None
+        retry_after = self.bot.question_rate.retry_after(message.author.id)
         if retry_after:
             await message.reply(
                 f"You're asking quickly: try again in {max(1, round(retry_after))} s.",
@@ -183,15 +275,17 @@ class AskCog(commands.Cog):
         context = self.thread_topics.get(channel.id) if isinstance(channel, discord.Thread) else None
         async with channel.typing():
             answer = await self.service.ask(question, context=context, limit=render.PAGE_SIZE * PAGES)
-        view = AnswerView(answer, private=False, owner_id=message.author.id)
+        stored = await self._keep(answer, message.author.id, private=False)
+        embed, view = answer_embed(stored, 0), answer_view(stored, 0) or discord.utils.MISSING
         thread: discord.Thread | None = channel if isinstance(channel, discord.Thread) else None
         if thread is None and isinstance(channel, discord.TextChannel) and self._can_thread(channel):
-            thread = await message.create_thread(name=render.shorten(" ".join(question.split()), 90))
+            name = render.shorten(" ".join(render.plain(question).split()), 90) or "Question"
+            thread = await message.create_thread(name=name)
         if thread is not None:
-            await thread.send(embed=view.embed(), view=view, allowed_mentions=NO_MENTIONS)
+            await thread.send(embed=embed, view=view, allowed_mentions=NO_MENTIONS)
             self._remember(thread.id, question)
         else:
-            await message.reply(embed=view.embed(), view=view, allowed_mentions=NO_MENTIONS, mention_author=False)
+            await message.reply(embed=embed, view=view, allowed_mentions=NO_MENTIONS, mention_author=False)
 
     def _can_thread(self, channel: discord.TextChannel) -> bool:
         me = channel.guild.me

@@ -13,6 +13,7 @@ from index import SourceError, SourceInfo
 
 from .. import render
 from ..app import NO_MENTIONS
+from ..delivery import deliver
 from .ask import source_autocomplete
 
 if TYPE_CHECKING:
@@ -58,6 +59,7 @@ class SourcesCog(commands.Cog):
 
     def __init__(self, bot: OnRecordBot) -> None:
         self.service = bot.service
+        self.settings = bot.settings
 
     @app_commands.command(name="sources")
     async def sources(self, interaction: discord.Interaction) -> None:
@@ -66,9 +68,9 @@ class SourcesCog(commands.Cog):
         view = SourcesView(await self.service.sources())
         if view.last_page == 0:
             view.stop()
-            await interaction.followup.send(embed=view.embed(), ephemeral=True, allowed_mentions=NO_MENTIONS)
+            await deliver(interaction, self.settings, embed=view.embed())
         else:
-            await interaction.followup.send(embed=view.embed(), view=view, ephemeral=True, allowed_mentions=NO_MENTIONS)
+            await deliver(interaction, self.settings, embed=view.embed(), view=view)
 
     @app_commands.command(name="source")
     @app_commands.describe(name="The document (start typing its title or file name).")
@@ -79,7 +81,7 @@ class SourcesCog(commands.Cog):
         match = next((s for s in await self.service.sources() if s.doc_id == name), None)
         if match is None:
             raise SourceError(f"There is no source called {render.safe(name)!r}; see /sources.")
-        await interaction.followup.send(embed=render.source_embed(match), ephemeral=True, allowed_mentions=NO_MENTIONS)
+        await deliver(interaction, self.settings, embed=render.source_embed(match))
 
 
 async def setup(bot: OnRecordBot) -> None:

@@ -13,8 +13,10 @@ from index import Excerpt, QuestionError
 
 from .. import render
 from ..app import NO_MENTIONS
+from ..checks import question_rate, within_question_rate
+from ..delivery import deliver
 from ..errors import send_ephemeral
-from .ask import question_cooldown, speaker_autocomplete
+from .ask import speaker_autocomplete
 
 if TYPE_CHECKING:
     from ..app import OnRecordBot
@@ -60,7 +62,9 @@ class SpeakersCog(commands.Cog):
     def __init__(self, bot: OnRecordBot) -> None:
         self.bot = bot
         self.service = bot.service
+        self.settings = bot.settings
         self.who_said_menu = app_commands.ContextMenu(name="Who said this?", callback=self.who_said_message)
+        self.who_said_menu.add_check(within_question_rate)
         bot.tree.add_command(self.who_said_menu)
 
     async def cog_unload(self) -> None:
@@ -80,26 +84,22 @@ class SpeakersCog(commands.Cog):
         view = QuotesView(" ".join(speaker.split()), names, excerpts)
         if view.last_page == 0:
             view.stop()
-            await interaction.followup.send(embed=view.embed(), ephemeral=private, allowed_mentions=NO_MENTIONS)
+            await deliver(interaction, self.settings, embed=view.embed())
         else:
-            await interaction.followup.send(
-                embed=view.embed(), view=view, ephemeral=private, allowed_mentions=NO_MENTIONS
-            )
+            await deliver(interaction, self.settings, embed=view.embed(), view=view)
 
     @app_commands.command(name="who-said")
     @app_commands.describe(
         text="The quote (quotation marks, case and spacing do not matter; a name with it is checked).",
         private="Only you see the answer.",
     )
-    @app_commands.checks.dynamic_cooldown(question_cooldown)
+    @question_rate()
     async def who_said(self, interaction: discord.Interaction, text: str, private: bool = False) -> None:
         """Find a quote in the sources: who said it, in which source and when."""
         self.service.check_question(text)
         await interaction.response.defer(ephemeral=private, thinking=True)
         result = await self.service.who_said(text)
-        await interaction.followup.send(
-            embed=render.who_said_embed(result), ephemeral=private, allowed_mentions=NO_MENTIONS
-        )
+        await deliver(interaction, self.settings, embed=render.who_said_embed(result))
 
     async def who_said_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Who the sources say said the quote in a message, and whether the message names the right person."""
@@ -111,9 +111,7 @@ class SpeakersCog(commands.Cog):
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.service.who_said(text)
-        await interaction.followup.send(
-            embed=render.who_said_embed(result), ephemeral=True, allowed_mentions=NO_MENTIONS
-        )
+        await deliver(interaction, self.settings, embed=render.who_said_embed(result))
 
 
 async def setup(bot: OnRecordBot) -> None:

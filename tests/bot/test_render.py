@@ -239,6 +239,29 @@ def test_one_source_in_detail() -> None:
     assert_within_limits(embed)
 
 
+@pytest.mark.parametrize(
+    "url", ["[Read the full report](https://evil.example/phish)", "javascript:alert(1)", "https://a.example/<b>"]
+)
+def test_a_link_that_is_not_a_plain_address_is_not_shown(url: str) -> None:
+    embed = render.source_embed(source(1, url=url))
+
+    assert "Link" not in {f.name for f in embed.fields}
+    assert "evil" not in str(embed.to_dict()) and "javascript" not in str(embed.to_dict())
+
+
+def test_bidi_controls_and_server_paths_stay_out_of_messages() -> None:
+    report = BuildReport(
+        full_rebuild_reason="The index in /srv/onrecord/.onrecord/index/gen-1 is damaged: x does not match.",
+        skipped=[Skipped("a\u2066b\u202e.txt", "it cannot be read (Permission denied: '/srv/onrecord/docs/a.txt')")],
+    )
+
+    text = render.report_text(report)
+    title = render.answer_embed(Answer(question="why\u2067 \u061cnot", answered=False, excerpts=[])).title
+
+    assert "/srv" not in text and "gen-1 is damaged" in text and "a.txt" in text
+    assert not render.BIDI_CONTROLS.search(text) and title == "why not"
+
+
 def test_report_summarises_a_rebuild_within_the_content_limit() -> None:
     report = BuildReport(
         documents=40,

@@ -189,12 +189,15 @@ BotFactory = Callable[..., AbstractAsyncContextManager[OnRecordBot]]
 
 
 @pytest.fixture
-def start_bot(standin: DiscordStandIn, library: Library) -> BotFactory:
-    """``async with start_bot(ask_rate=1) as bot``: the real bot, logged in and ready, closed after."""
+def start_bot(standin: DiscordStandIn, library: Library, workdir: Seed) -> BotFactory:
+    """``async with start_bot(ask_rate=1) as bot``: the real bot, logged in and ready, closed after.
+    Its answers are kept beside this test's index (a second bot started in the test finds them), and
+    it downloads attachments from the stand-in's CDN."""
 
     @asynccontextmanager
     async def start(library: Library = library, **fields: Any) -> AsyncIterator[OnRecordBot]:
-        settings = bot_settings(standin.token, **fields)
+        defaults = {"state_dir": workdir.index.parent / "bot-state", "discord_cdn_base": standin.cdn_base}
+        settings = bot_settings(standin.token, **{**defaults, **fields})
         bot = OnRecordBot(settings, LibraryService(library), guild_ready_timeout=0.05)
         async with running(standin, bot, timeout=30):
             yield bot

@@ -226,6 +226,34 @@ class Recorded:
     response: Any
 
 
+DROP = 0  # a fault "status" that closes the connection instead of answering (recorded as 499)
+
+
+@dataclass
+class Fault:
+    """Requests to ``route`` (a template as in ``Recorded.route``, e.g. ``f"PATCH {WEBHOOK_MESSAGE}"``)
+    answered ``status`` instead of being served (`DROP`: the connection is closed unanswered): the next
+    ``times`` of them, or all until ``until`` (a ``time.monotonic()`` value), and only those whose JSON
+    body ``when`` accepts. ``hits`` counts them.
+
+    discord.py itself retries a 5xx on an interaction's webhook five times over 25 s before it gives
+    up; a dropped connection or a 429 it passes on at once, so tests of the bot's own retries use those."""
+
+    route: str
+    status: int
+    times: int | None = None
+    until: float | None = None
+    when: Callable[[Any], bool] | None = None
+    hits: int = 0
+
+    def applies(self, route: str, body: Any) -> bool:
+        if route != self.route or (self.times is not None and self.hits >= self.times):
+            return False
+        if self.until is not None and time.monotonic() >= self.until:
+            return False
+        return self.when is None or self.when(body)
+
+
 class Interaction:
     """What the stand-in knows about one interaction it dispatched, and how the bot answered it."""
 
@@ -488,7 +516,10 @@ class DiscordStandIn:
     ``command_sets`` has each scope, None for global), ``messages`` (every message by id, as it is now),
     ``threads``, ``interactions`` (by id) and ``identify`` (the bot's IDENTIFY, token redacted).
     What a test may set: ``interaction_deadline`` (seconds for the first response, 3 as on Discord),
-    ``attachment_size_limit`` and ``fail_next_cdn`` (how many coming CDN downloads answer 503).
+    ``attachment_size_limit``, ``fail_next_cdn`` (how many coming CDN downloads answer 503) and
+    ``token_lifetime`` (seconds an interaction's token works for follow-ups and edits; 15 minutes on
+    Discord; after it they answer 401 Invalid Webhook Token). Faults are injected with `fail`
+    (answer a route with an error status: a number of times, for a while, or for some bodies).
     Close the bot before the stand-in: a bot whose gateway closes under it reconnects.
     """
 
@@ -498,6 +529,11 @@ class DiscordStandIn:
         self.interaction_deadline = 3.0
         self.attachment_size_limit = 10 * 1024 * 1024
         self.fail_next_cdn = 0
+        self.token_lifetime = 15 * 60.0
+        self.fault_list: list[Fault] = []
+        self.cdn_bytes_sent = 0
+        self._cdn_redirects: dict[str, str] = {}
+        self._cdn_streams: dict[str, int] = {}
         self._ids = _Snowflakes()
         self.application_id = self._ids()
         self.bot_user_id = self.application_id
@@ -927,9 +963,45 @@ class DiscordStandIn:
         message = shown_by.payload.get("message")
         return await self._interact(MODAL_SUBMIT, data, user, channel, message=message)
 
-    def add_attachment(self, filename: str, data: bytes, content_type: str) -> Payload:
-        """Put a file on the CDN and return its attachment payload, for options and messages."""
-        return self._store_attachment(self.channel_id, filename, data, content_type)
+    def fail(
+        self,
+        route: str,
+        status: int = 503,
+        *,
+        times: int | None = None,
+        seconds: float | None = None,
+        when: Callable[[Any], bool] | None = None,
+    ) -> Fault:
+        """Answer requests to ``route`` with ``status``: the next ``times``, or all for ``seconds``
+        (both None: until the test ends), only those whose JSON body ``when`` accepts."""
+        until = None if seconds is None else time.monotonic() + seconds
+        fault = Fault(route, status, times, until, when)
+        self.fault_list.append(fault)
+        return fault
+
+    def add_attachment(
+        self,
+        filename: str,
+        data: bytes,
+        content_type: str,
+        *,
+        declared_size: int | None = None,
+        redirect_to: str | None = None,
+        streamed_size: int | None = None,
+    ) -> Payload:
+        """Put a file on the CDN and return its attachment payload, for options and messages.
+
+        ``declared_size`` is the size the payload claims (default: the real one); ``redirect_to``
+        makes the CDN answer 302 to that address; ``streamed_size`` makes it send that many bytes of
+        ``data`` repeated, piece by piece (``cdn_bytes_sent`` counts what went out)."""
+        attachment = self._store_attachment(self.channel_id, filename, data, content_type)
+        if declared_size is not None:
+            attachment["size"] = declared_size
+        if redirect_to is not None:
+            self._cdn_redirects[attachment["id"]] = redirect_to
+        if streamed_size is not None:
+            self._cdn_streams[attachment["id"]] = streamed_size
+        return attachment
 
     # ------------------------------------------------------------------------------- internals
 
@@ -1229,7 +1301,14 @@ class DiscordStandIn:
         try:
             body, files = await self._parse_body(request)
             request[BODY], request[FILES] = body, tuple(files)
-            response = await handler(request)
+            fault = self._fault_for(request, body)
+            if fault is not None:
+                fault.hits += 1
+                if fault.status == DROP and request.transport is not None:
+                    request.transport.close()  # the client sees the connection drop, with no answer
+                response = self._error(request, fault.status or 499, 0, f"{fault.status}: injected fault")
+            else:
+                response = await handler(request)
         except json.JSONDecodeError:
             response = self._error(request, 400, 50109, "The request body contains invalid JSON.")
         except Exception as exc:  # a stand-in bug must fail the test (see assert_clean), not hang the bot
@@ -1260,6 +1339,14 @@ class DiscordStandIn:
             self.unserved.append(recorded)
         await self._notify()
         return response
+
+    def _fault_for(self, request: web.Request, body: Any) -> Fault | None:
+        resource = request.match_info.route.resource
+        if resource is None or not self.fault_list:
+            return None
+        prefix = CDN_PREFIX if request.path.startswith(CDN_PREFIX) else API_PREFIX
+        route = f"{request.method} {resource.canonical.removeprefix(prefix)}"
+        return next((f for f in self.fault_list if f.applies(route, body)), None)
 
     async def _parse_body(self, request: web.Request) -> tuple[Any, list[RecordedFile]]:
         if request.content_type.startswith("multipart/"):
@@ -1479,10 +1566,18 @@ class DiscordStandIn:
         token = request.match_info["token"]
         return next((i for i in self.interactions.values() if i.token == token), None)
 
+    def _token_expired(self, request: web.Request, interaction: Interaction) -> web.Response | None:
+        if time.monotonic() - interaction.dispatched_at > self.token_lifetime:
+            return self._error(request, 401, 50027, "Invalid Webhook Token")
+        return None
+
     async def _followup(self, request: web.Request) -> web.Response:
         interaction = self._interaction_by_token(request)
         if interaction is None or interaction.response_type is None:
             return self._error(request, 404, 10015, "Unknown Webhook")
+        expired = self._token_expired(request, interaction)
+        if expired is not None:
+            return expired
         body = self._body(request)
         problem = message_errors(body, creating=not self._files(request))
         if problem is not None:
@@ -1513,6 +1608,9 @@ class DiscordStandIn:
         interaction = self._interaction_by_token(request)
         if interaction is None:
             return self._error(request, 404, 10015, "Unknown Webhook")
+        expired = self._token_expired(request, interaction)
+        if expired is not None:
+            return expired
         wanted = request.match_info["message_id"]
         message_id = interaction.original_id if wanted == "@original" else wanted
         if message_id is None or message_id not in interaction.message_ids():
@@ -1649,11 +1747,28 @@ class DiscordStandIn:
         if self.fail_next_cdn > 0:
             self.fail_next_cdn -= 1
             return web.Response(status=503, text="upstream connect error")
-        stored = self._attachments.get(request.match_info["attachment_id"])
+        attachment_id = request.match_info["attachment_id"]
+        stored = self._attachments.get(attachment_id)
         if stored is None:
             return web.Response(status=404, text="Not Found")
         data, content_type = stored
-        return web.Response(body=data, headers={"Content-Type": content_type})
+        if attachment_id in self._cdn_redirects:
+            return web.Response(status=302, headers={"Location": self._cdn_redirects[attachment_id]})
+        if attachment_id not in self._cdn_streams:
+            self.cdn_bytes_sent += len(data)
+            return web.Response(body=data, headers={"Content-Type": content_type})
+        total = self._cdn_streams[attachment_id]
+        response = web.StreamResponse(headers={"Content-Type": content_type})  # chunked: no Content-Length
+        await response.prepare(request)
+        piece = (data * (65536 // max(len(data), 1) + 1))[:65536]
+        try:
+            while self.cdn_bytes_sent < total:
+                await response.write(piece)
+                self.cdn_bytes_sent += len(piece)
+        except (ConnectionError, RuntimeError):  # the client stopped reading: what it was meant to do
+            return response
+        await response.write_eof()
+        return response
 
     # ------------------------------------------------------------------------------- gateway
 

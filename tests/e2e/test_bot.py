@@ -215,7 +215,7 @@ async def test_private_answer_can_be_posted_to_the_channel(standin: DiscordStand
     stranger = await standin.click(private, custom_id_of(private, "Post to channel"), user="moderator")
     refused = await stranger.wait_final()
     click = await standin.click(private, custom_id_of(private, "Post to channel"))
-    posted = await click.wait_final()
+    posted = await click.wait_final(lambda m: not m["flags"] & EPHEMERAL)
 
     assert "Only the member who asked" in refused["content"] and refused["flags"] & EPHEMERAL
     assert not posted["flags"] & EPHEMERAL
@@ -378,7 +378,8 @@ async def test_long_quotes_fit_discord_limits(
         final = await answer.wait_final()
         click = await standin.click(final, custom_id_of(final, "More excerpts"))
         await click.wait_response()
-        posted = await (await standin.click(final, custom_id_of(final, "Post to channel"))).wait_final()
+        posting = await standin.click(final, custom_id_of(standin.messages[final["id"]], "Post to channel"))
+        posted = await posting.wait_final(lambda m: not m["flags"] & EPHEMERAL)
 
     assert not standin.errors(), [(r.path, r.response) for r in standin.errors()]
     for message in (final, standin.messages[final["id"]], posted):
