@@ -34,12 +34,23 @@ FALLBACK_RATIO = 0.5
 # A block whose text is at least this share link text, and that is short, is a list of links.
 LINK_DENSITY = 0.5
 _SHORT_WORDS = 30
+# Calls to action and site furniture: a short block (at most _SHORT_WORDS words) that holds one is dropped.
 _PROMO = re.compile(
     r"^\W*(?:click here|sign up|subscribe|follow us|share (?:this|on)|read more|related(?: articles| stories"
     r"| coverage| content| links)?\b|advertisement|download (?:the|our) app|get the app|more from|recommended"
     r"|you (?:may|might) also like|trending|most (?:read|popular)|watch:|listen:|see also|sponsored"
-    r"|follow\b|share\b|like this\b|more \w+(?: \w+)?:|(?:photo|image|credit|caption)s?\b|back to\b|print\b|text size)"
-    r"|\b(?:newsletter|click here|all rights reserved|cookie|privacy policy|terms of (?:use|service))\b",
+    r"|if you (?:enjoyed|liked) this|tell us what you think|order reprints|thank you for (?:reading|subscribing))"
+    r"|\b(?:newsletter|click here|all rights reserved|cookie|privacy policy|terms of (?:use|service)"
+    r"|for (?:your )?personal,? non-commercial use|subscriber agreement|an error has occurred"
+    r"|(?:copy|share) (?:the|this) link|please try again later)\b",
+    re.IGNORECASE,
+)
+# Words that open a label ("Share", "Photo: AP", "Comments") but also ordinary sentences ("Photos released
+# online show..."): only a block of at most _LABEL_WORDS words that starts with one is dropped.
+_LABEL_WORDS = 8
+_PROMO_LABEL = re.compile(
+    r"^\W*(?:follow\b|share\b|like this\b|more \w+(?: \w+)?:|(?:photo|image|credit|caption)s?\b|back to\b"
+    r"|print\b|text size|comments?\W*$|advertisement\W*$)",
     re.IGNORECASE,
 )
 _LAYOUT_LABEL = re.compile(r"^[\W_]*[a-z0-9]+(?:[-_][a-z0-9]+){2,}[\W_]*$")
@@ -47,6 +58,8 @@ _AUTHOR_SENTENCE = re.compile(
     r"\s+(?:is|was|has been|are|covers|writes|reports)\b.*$|^\s*(?:by|written by|posted by)\s+", re.IGNORECASE
 )
 _BLOCKS = {"head", "p", "item", "row", "quote", "code"}
+# Inside a run of text, not a block of their own.
+_INLINE = {"hi", "ref", "lb", "del", "graphic", "span"}
 
 
 @dataclass(frozen=True)
@@ -111,38 +124,66 @@ def _blocks(doc: Any) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     for lb in doc.iter("lb"):  # a line break inside a block separates words
         lb.tail = " " + (lb.tail or "")
     main = doc.find("main")
-    for element in main.iter() if main is not None else []:
-        if element.tag not in _BLOCKS or _inside_block(element):
+    for tag, text, linked in _walk(main) if main is not None else []:
+        if not any(ch.isalnum() for ch in text) or _is_clutter(tag, text, linked):
             continue
-        if element.tag == "row":
-            cells = [" ".join("".join(c.itertext()).split()) for c in element]
-            text = " | ".join(c for c in cells if c)
-        else:
-            text = " ".join(quotable("".join(element.itertext())).split())
-        if not any(ch.isalnum() for ch in text) or _is_clutter(element, text):
-            continue
-        blocks.append((element.tag, text))
+        blocks.append((tag, text))
     return {k: v for k, v in meta.items() if v}, blocks
 
 
-def _inside_block(element: Any) -> bool:
-    parent = element.getparent()
-    while parent is not None:
-        if parent.tag in _BLOCKS:
-            return True
-        parent = parent.getparent()
-    return False
+def _walk(container: Any) -> list[tuple[str, str, int]]:
+    """The blocks under ``container`` as (kind, text, characters of link text), in document order.
+
+    trafilatura's XML does not always wrap text in a block: a paragraph can follow a heading as its tail
+    ("<head>Deal</head>The price of...") or sit directly in ``main`` or a ``list``. Such runs of loose
+    text are paragraphs of their own; skipping them lost most of the body of some pages.
+    """
+    out: list[tuple[str, str, int]] = []
+    run: list[str] = [container.text or ""]
+
+    def flush() -> None:
+        text = " ".join(quotable("".join(run)).split())
+        if text:
+            out.append(("p", text, 0))
+        run.clear()
+
+    for child in container:
+        if not isinstance(child.tag, str):  # comments and processing instructions
+            run.append(child.tail or "")
+        elif child.tag in _INLINE:
+            run.append("".join(child.itertext()))
+            run.append(child.tail or "")
+        else:
+            flush()
+            if child.tag in _BLOCKS:
+                out.append(_block(child))
+            else:
+                out.extend(_walk(child))
+            run.append(child.tail or "")
+    flush()
+    return out
 
 
-def _is_clutter(element: Any, text: str) -> bool:
+def _block(element: Any) -> tuple[str, str, int]:
+    if element.tag == "row":
+        cells = [" ".join("".join(c.itertext()).split()) for c in element]
+        text = " | ".join(c for c in cells if c)
+    else:
+        text = " ".join(quotable("".join(element.itertext())).split())
+    linked = sum(len(" ".join("".join(ref.itertext()).split())) for ref in element.iter("ref"))
+    return element.tag, text, linked
+
+
+def _is_clutter(tag: str, text: str, linked: int) -> bool:
     """Link lists, promos and layout labels: never article body."""
     n_words = len(text.split())
     if _LAYOUT_LABEL.match(text):
         return True
     if n_words <= _SHORT_WORDS and _PROMO.search(text):
         return True
-    linked = sum(len(" ".join("".join(ref.itertext()).split())) for ref in element.iter("ref"))
-    return n_words <= _SHORT_WORDS and element.tag != "head" and linked >= LINK_DENSITY * len(text)
+    if n_words <= _LABEL_WORDS and _PROMO_LABEL.search(text):
+        return True
+    return n_words <= _SHORT_WORDS and tag != "head" and linked >= LINK_DENSITY * len(text)
 
 
 def _words(blocks: list[tuple[str, str]]) -> int:
