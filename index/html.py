@@ -39,7 +39,7 @@ _PROMO = re.compile(
     r"^\W*(?:click here|sign up|subscribe|follow us|share (?:this|on)|read more|related(?: articles| stories"
     r"| coverage| content| links)?\b|advertisement|download (?:the|our) app|get the app|more from|recommended"
     r"|you (?:may|might) also like|trending|most (?:read|popular)|watch:|listen:|see also|sponsored"
-    r"|if you (?:enjoyed|liked) this|tell us what you think|order reprints|thank you for (?:reading|subscribing))"
+    r"|if you (?:enjoyed|liked) this|also on \w+\.\w+|tell us what you think|order reprints|thank you for (?:reading|subscribing))"
     r"|\b(?:newsletter|click here|all rights reserved|cookie|privacy policy|terms of (?:use|service)"
     r"|for (?:your )?personal,? non-commercial use|subscriber agreement|an error has occurred"
     r"|(?:copy|share) (?:the|this) link|please try again later)\b",
@@ -53,6 +53,8 @@ _PROMO_LABEL = re.compile(
     r"|print\b|text size|comments?\W*$|advertisement\W*$)",
     re.IGNORECASE,
 )
+# A block that is a time stamp ("November 20, 2019 - 11:28 AMT"): the page's furniture, not a sentence.
+_DATELINE = re.compile(r"\b(?:1[89]|20)\d{2}\b.*\b\d{1,2}[:h]\d{2}\b|\b\d{1,2}[:h]\d{2}\b.*\b(?:1[89]|20)\d{2}\b")
 _LAYOUT_LABEL = re.compile(r"^[\W_]*[a-z0-9]+(?:[-_][a-z0-9]+){2,}[\W_]*$")
 _AUTHOR_SENTENCE = re.compile(
     r"\s+(?:is|was|has been|are|covers|writes|reports)\b.*$|^\s*(?:by|written by|posted by)\s+", re.IGNORECASE
@@ -124,9 +126,12 @@ def _blocks(doc: Any) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     for lb in doc.iter("lb"):  # a line break inside a block separates words
         lb.tail = " " + (lb.tail or "")
     main = doc.find("main")
+    title = _bare(meta["title"] or "")
     for tag, text, linked in _walk(main) if main is not None else []:
         if not any(ch.isalnum() for ch in text) or _is_clutter(tag, text, linked):
             continue
+        if tag == "head" and title and _is_title(_bare(text), title):
+            continue  # the headline: it is the document's title already, not a section of its body
         blocks.append((tag, text))
     return {k: v for k, v in meta.items() if v}, blocks
 
@@ -183,7 +188,18 @@ def _is_clutter(tag: str, text: str, linked: int) -> bool:
         return True
     if n_words <= _LABEL_WORDS and _PROMO_LABEL.search(text):
         return True
+    if n_words <= _LABEL_WORDS and _DATELINE.search(text):
+        return True
     return n_words <= _SHORT_WORDS and tag != "head" and linked >= LINK_DENSITY * len(text)
+
+
+def _bare(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.casefold()))
+
+
+def _is_title(heading: str, title: str) -> bool:
+    """Whether a heading is the page's title, which is often "Headline | Site" or "Headline - Site"."""
+    return bool(heading) and (heading == title or (len(heading) >= 20 and title.startswith(heading)))
 
 
 def _words(blocks: list[tuple[str, str]]) -> int:
