@@ -61,6 +61,7 @@ _AUTHOR_SENTENCE = re.compile(
 # Elements of the page looked at for captions, up to this many characters of text.
 _MARKED_TAGS = ("p", "figcaption", "div", "span", "small", "figure")
 _MARKED_CHARS = 600
+_TEASER_SHARE = 0.5
 _CAPTION_CLASS = re.compile(r"caption|credit", re.IGNORECASE)
 _BLOCKS = {"head", "p", "item", "row", "quote", "code"}
 # Inside a run of text, not a block of their own.
@@ -84,17 +85,17 @@ def read_html(raw: str) -> HtmlText:
     if _words(recall[1]) and _words(precise[1]) < FALLBACK_RATIO * _words(recall[1]):
         chosen = recall
     meta, blocks = chosen
-    captions = _captions(raw)
-    blocks = [(tag, text) for tag, text in blocks if tag == "head" or _bare(text) not in captions]
+    not_body = _not_body(raw)
+    blocks = [(tag, text) for tag, text in blocks if tag == "head" or _bare(text) not in not_body]
     if not blocks:
         raise SourceError("no main text could be extracted from the HTML")
     return _assemble(meta, blocks)
 
 
-def _captions(raw: str) -> set[str]:
+def _not_body(raw: str) -> set[str]:
     """From the page itself, what trafilatura's XML no longer shows: the texts (`_bare`) of its captions
-    and credits: ``figcaption``, elements whose class names a caption or credit, and pictures' alt texts,
-    which a caption under the picture often repeats."""
+    and credits (``figcaption``, elements whose class names a caption or credit, and pictures' alt texts,
+    which a caption under the picture often repeats) and of other articles' teasers (`_teasers`)."""
     import lxml.html  # type: ignore[import-untyped]
     from lxml import etree
 
@@ -113,8 +114,24 @@ def _captions(raw: str) -> set[str]:
     for image in tree.iter("img"):  # a caption often repeats the picture's alt text
         if key := _bare(image.get("alt") or ""):
             captions.add(key)
+    captions |= _teasers(tree)
     captions.discard("")
     return captions
+
+
+def _teasers(tree: Any) -> set[str]:
+    """The paragraphs of the page's smaller articles: when a page holds several ``article`` elements, the
+    one with the most text is the story and one under `_TEASER_SHARE` of its size is another post's teaser
+    (related posts, "more from this author"); articles of similar size (forum posts, comments) are left."""
+    leaves = [(len(a.text_content().strip()), a) for a in tree.iter("article") if not a.xpath(".//article")]
+    if len(leaves) < 2:
+        return set()
+    largest = max(chars for chars, _ in leaves)
+    found: set[str] = set()
+    for chars, article in leaves:
+        if chars < _TEASER_SHARE * largest:
+            found.update(_bare(p.text_content()) for p in article.iter("p", "li", "h1", "h2", "h3", "h4"))
+    return found
 
 
 def _extract(raw: str, mode: str) -> Any:
