@@ -5,8 +5,13 @@ trafilatura finds the main content and returns it as XML (``head``, ``p``, ``lis
 links as ``ref``); the text is rebuilt from those blocks, one paragraph each, so what is a heading is
 known. On top of trafilatura:
 
-- blocks that are mostly links (related-article lists) and promo lines ("Sign up for our newsletter",
-  "CLICK HERE", layout labels such as "narrow-browser-and-phone") are dropped;
+- text that trafilatura leaves outside a block (a paragraph after a heading, given as the heading's tail)
+  is a paragraph of its own;
+- promo lines ("Sign up for our newsletter", "CLICK HERE", "Also on site.com ...", reprint notices), short
+  labels ("Share", "Photo: AP", "Comments"), time-stamp lines and layout labels such as
+  "narrow-browser-and-phone" are dropped; so is the headline, which is the document's title already;
+- captions and credits (``figcaption``, caption/credit classes, text that repeats a picture's alt text) and
+  the paragraphs of a page's smaller articles (other posts' teasers) are found in the page itself and dropped;
 - when precision-first extraction keeps much less than the recall-first one (extraction that stopped
   early), the recall-first body is used;
 - headings, list labels and table rows are ``labels``: indexed and searchable, never an excerpt;
