@@ -67,6 +67,10 @@ _AUTHOR_SENTENCE = re.compile(
 _MARKED_TAGS = ("p", "figcaption", "div", "span", "small", "figure")
 _MARKED_CHARS = 600
 _TEASER_SHARE = 0.5
+# An article's later parts are looked for this many levels above its last extracted paragraph, and added
+# when they hold at least this many words.
+_PART_DEPTH = 4
+_PART_WORDS = 50
 _CAPTION_CLASS = re.compile(r"caption|credit", re.IGNORECASE)
 _BLOCKS = {"head", "p", "item", "row", "quote", "code"}
 # Inside a run of text, not a block of their own.
@@ -90,25 +94,74 @@ def read_html(raw: str) -> HtmlText:
     if _words(recall[1]) and _words(precise[1]) < FALLBACK_RATIO * _words(recall[1]):
         chosen = recall
     meta, blocks = chosen
-    not_body = _not_body(raw)
+    tree = _page_tree(raw)
+    not_body = _not_body(tree) if tree is not None else set()
+    if tree is not None:
+        blocks = _continued(tree, blocks, not_body)
     blocks = [(tag, text) for tag, text in blocks if tag == "head" or _bare(text) not in not_body]
     if not blocks:
         raise SourceError("no main text could be extracted from the HTML")
     return _assemble(meta, blocks)
 
 
-def _not_body(raw: str) -> set[str]:
-    """From the page itself, what trafilatura's XML no longer shows: the texts (`_bare`) of its captions
-    and credits (``figcaption``, elements whose class names a caption or credit, and pictures' alt texts,
-    which a caption under the picture often repeats) and of other articles' teasers (`_teasers`)."""
+def _page_tree(raw: str) -> Any:
+    """The page parsed as HTML, or None when lxml cannot read it (the extraction then goes without)."""
     import lxml.html  # type: ignore[import-untyped]
     from lxml import etree
 
     try:
         parser = lxml.html.HTMLParser(encoding="utf-8")
-        tree = lxml.html.document_fromstring(raw.encode("utf-8", "replace"), parser=parser)
+        return lxml.html.document_fromstring(raw.encode("utf-8", "replace"), parser=parser)
     except (etree.ParserError, ValueError):
-        return set()
+        return None
+
+
+def _continued(tree: Any, blocks: list[tuple[str, str]], not_body: set[str]) -> list[tuple[str, str]]:
+    """``blocks`` with the paragraphs of the article's later parts when trafilatura kept only the first.
+
+    Some sites cut an article into parts of the same kind (sibling ``div``s with the same class, ads
+    between them) and trafilatura keeps one part. The page's last extracted paragraph that lies in such a
+    part (an element up to `_PART_DEPTH` levels up that is followed by siblings of the same tag and class)
+    is found, and the later parts' paragraphs that were not extracted are inserted after it.
+    """
+    kept = {_bare(text): i for i, (tag, text) in enumerate(blocks) if tag == "p"}
+    extracted = [p for p in tree.iter("p") if _bare(p.text_content()) in kept]
+    found = next((hit for p in reversed(extracted) if (hit := _later_parts(p))), None)
+    if found is None:
+        return blocks
+    last, siblings = found
+    added: list[tuple[str, str]] = []
+    for sibling in siblings:
+        for paragraph in sibling.iter("p"):
+            text = " ".join(quotable(paragraph.text_content()).split())
+            key = _bare(text)
+            if key and key not in kept and key not in not_body and not _is_clutter("p", text):
+                added.append(("p", text))
+                kept[key] = -1
+    if _words(added) < _PART_WORDS:
+        return blocks
+    at = kept[_bare(last.text_content())] + 1
+    return [*blocks[:at], *added, *blocks[at:]]
+
+
+def _later_parts(paragraph: Any) -> tuple[Any, list[Any]] | None:
+    """The last paragraph of its part and the part's later siblings of the same tag and class, if any."""
+    part = paragraph.getparent()
+    for _ in range(_PART_DEPTH):
+        if part is None or part.tag in {"body", "html"}:
+            return None
+        cls = part.get("class")
+        siblings = [s for s in part.itersiblings() if s.tag == part.tag and s.get("class") == cls] if cls else []
+        if siblings:
+            return paragraph, siblings
+        part = part.getparent()
+    return None
+
+
+def _not_body(tree: Any) -> set[str]:
+    """From the page itself, what trafilatura's XML no longer shows: the texts (`_bare`) of its captions
+    and credits (``figcaption``, elements whose class names a caption or credit, and pictures' alt texts,
+    which a caption under the picture often repeats) and of other articles' teasers (`_teasers`)."""
     captions: set[str] = set()
     for element in tree.iter(_MARKED_TAGS):
         text = element.text_content()

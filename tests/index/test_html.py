@@ -226,3 +226,29 @@ def _teasers_of(page: str) -> set[str]:
 
 def test_eval_words_fold_soft_hyphens_as_the_loaders_do() -> None:
     assert words("Not\u00adfall\u00addaten") == words("Notfalldaten") == ["notfalldaten"]
+
+
+def test_the_later_parts_of_an_article_cut_into_same_class_parts_are_added_after_the_first() -> None:
+    from index.html import _continued, _page_tree
+
+    later = [
+        "Engineers from the port authority will survey the seabed in May before the first piles go in.",
+        "The council expects the road along the quay to stay open for most of the work, with short closures.",
+        "Shops on the quay will be told a week ahead of any closure, the engineering department promised.",
+    ]
+    parts = (
+        f'<div class="part"><p>{STORY[0]}</p><p>{STORY[1]}</p></div><div class="ad"><p>Advert text here</p></div>'
+        f'<div class="part"><p>{later[0]}</p><p>{later[1]}</p></div><div class="part"><p>{later[2]}</p></div>'
+    )
+    page = f'<html><body><article><div class="chunks">{parts}</div></article><p>{STORY[3]}</p></body></html>'
+    first = [("head", "The vote"), ("p", STORY[0]), ("p", STORY[1]), ("p", STORY[3])]
+
+    continued = _continued(_page_tree(page), first, set())
+    assert continued == [*first[:3], *[("p", text) for text in later], first[3]]
+    # Parts of another kind (the advert's class) are not the article's; nor is anything when one part is all.
+    whole = (
+        f'<html><body><div class="part"><p>{STORY[0]}</p><p>{STORY[1]}</p></div><div class="ad">'
+        + "".join(f"<p>{t}</p>" for t in later)
+        + "</div></body></html>"
+    )
+    assert _continued(_page_tree(whole), first, set()) == first
