@@ -297,7 +297,7 @@ def _is_clutter(tag: str, text: str) -> bool:
         return True
     if n_words <= _LABEL_WORDS and _PROMO_LABEL.search(text):
         return True
-    return n_words <= _LABEL_WORDS and _DATELINE.search(text) is not None
+    return tag != "row" and n_words <= _LABEL_WORDS and _DATELINE.search(text) is not None  # not a timetable
 
 
 def _bare(text: str) -> str:
