@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 
 # Bump when extraction changes what text an unchanged file yields (see build.chunking_settings).
-EXTRACTOR_VERSION = 2
+EXTRACTOR_VERSION = 3
 
 _NEWLINES = re.compile(r"\r\n?|\v")
 _FORM_FEED = re.compile(r"[ \t]*\f[ \t\f]*")

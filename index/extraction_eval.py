@@ -72,8 +72,9 @@ class Summary:
 
 
 def words(text: str) -> list[str]:
-    """Lower-case words and numbers, compatibility forms folded: what is compared."""
-    return re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold())
+    """Lower-case words and numbers, compatibility forms folded, soft hyphens dropped (the loaders drop
+    them, `clean.quotable`, so "Not\u00adfall" is the word "notfall" on both sides): what is compared."""
+    return re.findall(r"\w+", unicodedata.normalize("NFKC", text.replace("\u00ad", "")).casefold())
 
 
 def _contains(haystack: str, needle: list[str]) -> bool:
