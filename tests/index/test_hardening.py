@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from index import Library, SourceError
+from index import Library, SourceError, extraction
 from index import loaders as loaders_module
 from index.loaders import load_document, scan
+from index.models import Document
 from tests.conftest import make_settings
 from tests.fakes import HashEmbedder
 from tests.hostile_pdfs import form_bomb, many_pages, repeated_page
@@ -208,15 +209,23 @@ def test_a_small_pdf_that_takes_long_to_lay_out_is_skipped_within_the_time_limit
     started = time.perf_counter()
     report = library.rebuild()
     first = time.perf_counter() - started
-    started = time.perf_counter()
-    again = library.rebuild()
-    second = time.perf_counter() - started
+    reads: list[str] = []
+    real_read = extraction.read_within_limits
+
+    def counting_read(path: Path, root: Path, limits: extraction.Limits) -> Document:
+        reads.append(path.name)
+        return real_read(path, root, limits)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(extraction, "read_within_limits", counting_read)
+        again = library.rebuild()
 
     assert [(s.path, s.reason) for s in report.skipped] == [
         ("forms.pdf", "reading it took over 0.5 s, the limit per file")
     ]
-    assert report.documents == 1 and first < 2.5
-    assert [s.path for s in again.skipped] == ["forms.pdf"] and second < 0.4  # the refusal is remembered
+    # Well under the 4 s the file takes to read whole, with room for a busy machine.
+    assert report.documents == 1 and first < 3.0
+    assert [s.path for s in again.skipped] == ["forms.pdf"] and reads == []  # the refusal is remembered
 
 
 @pytest.mark.parametrize(
