@@ -249,7 +249,8 @@ def _quotes(text: str, para: Span) -> list[_Quote]:
         if _opens(text, i, para.start):
             close = next((j for j in range(i + 1, para.end) if _closes(text, j, para.start)), -1)
             end, closed = (para.end, False) if close < 0 else (close + 1, True)
-            if _is_speech(text[i + 1 : end - 1 if closed else end]):
+            inner = text[i + 1 : end - 1 if closed else end]
+            if _is_speech(inner) or (closed and _introduced(text[para.start : i])):
                 quotes.append(_Quote(i, end, closed))
             i = end
         else:
@@ -281,6 +282,27 @@ def _is_speech(inner: str) -> bool:
     if len(words) >= _MIN_QUOTE_WORDS:
         return True
     return bool(words) and inner.rstrip()[-1:] in ",?!…"
+
+
+_LAST_WORDS = re.compile(r"([^.!?“”\"]*?)\s*([,:]?)\s*$")
+
+
+def _introduced(before: str) -> bool:
+    """A speech verb introduces what follows: "Priebus said, “Probably.”", "told Reuters simply, “We lost.”".
+
+    A short utterance ending in a full stop is speech when a speech verb among the last six words of the
+    narration before it is followed by a comma or a colon, or stands right before it ("by saying “Too
+    many.”"); without them ("said the plan was “dead.”") the words are the writer's.
+    """
+    match = _LAST_WORDS.search(before[-120:])
+    if match is None:
+        return False
+    words = [w.lower() for w in re.findall(r"[^\W\d_][\w’'\-]*", match.group(1))][-6:]
+    if not words:
+        return False
+    if match.group(2):
+        return any(w in _VERBS or w in _ING_VERBS for w in words)
+    return words[-1] in _VERBS or words[-1] in _ING_VERBS
 
 
 def _tokens(narration: str, offset: int) -> list[_Token]:

@@ -336,3 +336,22 @@ def test_first_names_come_from_the_census_lists() -> None:
     assert known["Maria"] == "f" and known["Paul"] == "m"
     assert known["Jordan"] in ("m", "")  # borne by both sexes: never taken as a woman's
     assert "Despite" not in known
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Asked whether the bridge would open in May, Paul Green said, “Probably.”",
+        "Paul Green told the Harbour Gazette simply, “We lost.”",
+        "Paul Green responded: “I guess so.”",
+        "Asked about the cost, Paul Green replied, “Too much.”",
+    ],
+)
+def test_a_short_quotation_introduced_by_a_speech_verb_is_speech(text: str) -> None:
+    found = synthetic(LEAD + text)
+    assert [s for s in found.values() if s] == ["Paul Green"]
+
+
+def test_a_short_quotation_the_writer_uses_is_not_speech() -> None:
+    found = synthetic(LEAD + "Paul Green said the old plan was “dead.” The council agreed.")
+    assert [s for s in found.values() if s] == []
