@@ -112,6 +112,17 @@ _INTRO_OPENERS = _words(
     """
 )
 _INTRO_MAX = 16  # tokens of an introductory phrase before its comma
+# "in Salem, New Hampshire, Trump said": a state after a town's comma belongs to the introductory phrase
+_STATES = frozenset(
+    """Alabama Alaska Arizona Arkansas California Colorado Connecticut Delaware Florida Georgia Hawaii Idaho
+    Illinois Indiana Iowa Kansas Kentucky Louisiana Maine Maryland Massachusetts Michigan Minnesota Mississippi
+    Missouri Montana Nebraska Nevada Ohio Oklahoma Oregon Pennsylvania Tennessee Texas Utah Vermont Virginia
+    Washington Wisconsin Wyoming""".split()
+) | {
+    "New Hampshire", "New Jersey", "New Mexico", "New York", "North Carolina", "North Dakota", "Rhode Island",
+    "South Carolina", "South Dakota", "West Virginia", "D.C.", "N.H.", "N.Y.", "N.J.", "S.C.", "N.C.", "Va.",
+    "Fla.", "Calif.", "Ill.", "Pa.", "Mich.", "Wis.", "Ohio", "Ga.", "Mass.", "Md.", "Ariz.", "Colo.", "Nev.",
+}  # fmt: skip
 _FUNCTION = {
     "The", "A", "An", "He", "She", "They", "It", "We", "I", "You", "But", "And", "In", "On", "At", "As", "If",
     "This", "That", "These", "Those", "His", "Her", "Their", "Its", "Our", "My", "When", "While", "After",
@@ -629,8 +640,20 @@ def _intro_end(tokens: Sequence[_Token], k: int, limit: int, opened: bool) -> in
         if tokens[j].kind == "quote" or tokens[j].text in _SENTENCE_END:
             return None
         if tokens[j].text == ",":
-            return j
+            return _past_state(tokens, j, limit)
     return None
+
+
+def _past_state(tokens: Sequence[_Token], j: int, limit: int) -> int:
+    """The comma after "Salem, New Hampshire" when the comma at ``j`` follows a town and a state follows it."""
+    if j == 0 or not _is_name_part(tokens[j - 1]) or j + 1 >= limit:
+        return j
+    for width in (1, 2):
+        state = " ".join(t.text for t in tokens[j + 1 : j + 1 + width])
+        after = j + 1 + width
+        if state in _STATES and after < limit and tokens[after].text == ",":
+            return after
+    return j
 
 
 def _descriptor(tokens: Sequence[_Token], k: int) -> bool:

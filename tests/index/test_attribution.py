@@ -355,3 +355,13 @@ def test_a_short_quotation_introduced_by_a_speech_verb_is_speech(text: str) -> N
 def test_a_short_quotation_the_writer_uses_is_not_speech() -> None:
     found = synthetic(LEAD + "Paul Green said the old plan was “dead.” The council agreed.")
     assert [s for s in found.values() if s] == []
+
+
+def test_a_town_and_its_state_belong_to_the_introductory_phrase() -> None:
+    found = synthetic(
+        LEAD
+        + f"“{QUOTE},” Paul Green said.\n\n"
+        + "Speaking at a town hall event in Salem, New Hampshire, Tom Baker unveiled a plan.\n\n"
+        + LATER.format(pronoun="he")
+    )
+    assert found[LATER.format(pronoun="he")] == "Tom Baker"
