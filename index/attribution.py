@@ -950,6 +950,8 @@ def _attribute(parsed: Sequence[_Paragraph], names: _Names) -> None:
         for cue in paragraph.cues:
             if cue.kind == "named" and not cue.needs_person:
                 names.speakers.add(names.expand(cue.name, cue.start).split()[-1])
+    for number in range(1, len(parsed)):
+        _byline_paragraph(parsed[number - 1], parsed[number], names)
     previous: _Quote | None = None  # the last quotation of the previous paragraph
     recent: list[tuple[int, int, str]] = []  # (paragraph, position, speaker) of attributed quotations
     for number, paragraph in enumerate(parsed):
@@ -983,6 +985,20 @@ def _attribute(parsed: Sequence[_Paragraph], names: _Names) -> None:
             if quote.speaker and quote.via != "nominal":
                 recent.append((number, quote.start, quote.speaker))
         previous = paragraph.quotes[-1] if paragraph.quotes else None
+
+
+def _byline_paragraph(quoted: _Paragraph, byline: _Paragraph, names: _Names) -> None:
+    """A paragraph that is only a dash and a name ("- Bernie Sanders.") signs the quotation paragraph before it."""
+    tokens = byline.tokens
+    if byline.quotes or not quoted.quotes or not tokens or tokens[0].text not in _DASHES:
+        return
+    if not any(t.kind == "quote" for t in quoted.tokens) or any(t.kind == "word" for t in quoted.tokens):
+        return  # the paragraph before must be quotation alone, its own narration naming no one
+    cue = next((c for c in byline.cues if c.start == tokens[0].start), None)
+    if cue is None or cue.kind != "named":
+        return
+    for quote in quoted.quotes:
+        quote.speaker, quote.via = names.expand(cue.name, cue.start), "named"
 
 
 def _reported_speech(paragraph: _Paragraph) -> _Cue | None:

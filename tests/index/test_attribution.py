@@ -365,3 +365,14 @@ def test_a_town_and_its_state_belong_to_the_introductory_phrase() -> None:
         + LATER.format(pronoun="he")
     )
     assert found[LATER.format(pronoun="he")] == "Tom Baker"
+
+
+def test_a_dash_byline_paragraph_signs_the_quotation_before_it() -> None:
+    found = synthetic(LEAD + f"“{QUOTE}.”\n\n- Maria Lopez.\n\nThe claim is not accurate.")
+    assert found[f"“{QUOTE}.”"] == "Maria Lopez"
+    assert found["The claim is not accurate."] is None
+
+
+def test_a_dash_byline_paragraph_never_signs_narration_with_its_own_speaker() -> None:
+    found = synthetic(LEAD + f"Tom Baker spoke first: “{QUOTE}.”\n\n- Maria Lopez.")
+    assert [s for s in found.values() if s] == ["Tom Baker"]
