@@ -66,9 +66,9 @@ _VERBS = _words(
     acknowledged added adds admitted affirmed agreed allowed announced announces answered argued argues asked asks
     assured blogged boasted bragged cautioned chimed claimed claims commented complained conceded concluded
     concludes confirmed continued continues countered declared demanded elaborated emailed emphasized exclaimed
-    explained explains gushed hinted insisted insists interjected joked lamented marveled mocked mocks mused noted
+    explained explains fumed gushed hinted insisted insists interjected joked lamented marveled mocked mocks mused noted
     notes objected observed offered opined pleaded posted predicted proclaimed promised protested quipped raged
-    reasoned recalled recalls recounted reiterated remarked remembered replied replies reported reports responded
+    reasoned recalled recalls recounted reiterated remarked repeated remembered replied replies reported reports responded
     responds retorted riffed said say says scoffed scolded shouted sighed snapped speculated stated states stressed
     suggested surmised tells testified texted thundered told tweeted tweets urged volunteered vowed warned warns
     whispered wondered writes wrote yelled
@@ -80,7 +80,9 @@ _ING_VERBS = {
     "warning", "tweeting", "telling", "stating", "calling", "concluding", "responding", "replying",
 }  # fmt: skip
 # two-word speech verbs: "Hillary shot back, “…”"
-_PHRASAL = {"shot": "back", "fired": "back", "pointed": "out", "went": "on", "spoke": "up", "chimed": "in"}
+_PHRASAL = {
+    "shot": "back", "fired": "back", "pointed": "out", "went": "on", "spoke": "up", "chimed": "in", "put": "it",
+}  # fmt: skip
 # verbs whose right-hand person is the one spoken to, never the speaker
 _TO_LISTENER = {"told", "tells", "telling", "asked", "asks", "asking", "urged", "emailed", "texted"}
 _PRONOUNS = {"he": "m", "she": "f"}

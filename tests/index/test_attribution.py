@@ -268,6 +268,9 @@ def test_a_person_described_with_who_is_a_person_for_a_pronoun() -> None:
         (f"“{QUOTE},” the woman said.", "the woman"),
         (f"“{QUOTE},” Green’s office said.", "Green’s office"),
         (f"“{QUOTE},” wrote one commenter.", "one commenter"),
+        (f"As Maria Lopez put it, “{QUOTE}.”", "Maria Lopez"),
+        (f"“{QUOTE},” Maria Lopez fumed.", "Maria Lopez"),
+        (f"“{QUOTE},” Maria Lopez repeated.", "Maria Lopez"),
     ],
 )
 def test_more_speech_cues(text: str, speaker: str) -> None:
