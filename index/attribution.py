@@ -100,7 +100,7 @@ _DESCRIPTORS = _words(
     governor mayor candidate presidential chairman chairwoman president secretary spokesman spokeswoman leader
     director strategist adviser advisor attorney lawyer chief executive founder co-founder commentator analyst
     rapper singer comedian reporter correspondent editor judge businessman investor donor voter resident
-    rep. sen. gov. front-runner frontrunner
+    rep. sen. gov. front-runner frontrunner manager consultant
     """
 )
 _INTRO_WORDS = {
@@ -544,10 +544,26 @@ def _right_cue(tokens: Sequence[_Token], k: int, inverted: bool) -> _Cue | None:
         if name is None:
             return None
         return _Cue(tokens[start - 1].start, tokens[end].end, "named", name, inverted)
+    appositive = _appositive_name(tokens, k, start)
+    if appositive is not None:
+        return appositive
     last = tokens[k - 1] if k - 1 > start else None
     if determiner and last is not None and last.text in _ROLES:
         return _Cue(tokens[start].start, last.end, "nominal", _span_text(tokens, start, k - 1), inverted)
     return None
+
+
+def _appositive_name(tokens: Sequence[_Token], k: int, start: int) -> _Cue | None:
+    """ "said Rubio’s deputy campaign manager, Rich Beeson, who …": the name set after a described role."""
+    if k <= start or k + 1 >= len(tokens) or tokens[k].text != "," or not _is_name_part(tokens[k + 1]):
+        return None
+    if tokens[k - 1].text.lower() not in _ROLES | _DESCRIPTORS:
+        return None  # the words before the comma must be a role ("manager"), not a clause
+    end = _run_forward(tokens, k + 1)
+    if end + 1 < len(tokens) and tokens[end + 1].text not in (",", ".", ";"):
+        return None
+    name = _clean([t.text for t in tokens[k + 1 : end + 1]])
+    return _Cue(tokens[start - 1].start, tokens[end].end, "named", name, True) if name else None
 
 
 def _nominal(tokens: Sequence[_Token], j: int, verb: _Token) -> _Cue | None:
@@ -737,7 +753,9 @@ def _clean(words: Sequence[str]) -> str | None:
         words = words[first:]  # but "Trayvon Martin Foundation" is no "Martin Foundation"
     while words and words[-1] in _SUFFIXES and len(words) > 1:
         words = words[:-1]
-    if not words or any(w in _NOT_NAMES or w in _FUNCTION for w in words) or words[-1] in _TITLES:
+    # a title word ends a name only as a surname after a first name ("Howard Dean"), never alone ("Judge")
+    title_last = bool(words) and words[-1] in _TITLES and not (len(words) >= 2 and words[-2] in known)
+    if not words or any(w in _NOT_NAMES or w in _FUNCTION for w in words) or title_last:
         return None
     if words[-1].lower() in _PARTICLES or len(words) > 4 or not any(len(w.strip(".")) > 1 for w in words):
         return None

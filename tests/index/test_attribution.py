@@ -269,6 +269,9 @@ def test_a_person_described_with_who_is_a_person_for_a_pronoun() -> None:
         (f"“{QUOTE},” Green’s office said.", "Green’s office"),
         (f"“{QUOTE},” wrote one commenter.", "one commenter"),
         (f"As Maria Lopez put it, “{QUOTE}.”", "Maria Lopez"),
+        (f"“{QUOTE},” said former Ohio governor Howard Dean (D), a supporter.", "Howard Dean"),
+        (f"“{QUOTE},” said Green’s deputy campaign manager, Rich Beeson, who ran the count.", "Rich Beeson"),
+        (f"“{QUOTE},” said a spokesman, Rich Beeson.", "Rich Beeson"),
         (f"“{QUOTE},” Maria Lopez fumed.", "Maria Lopez"),
         (f"“{QUOTE},” Maria Lopez repeated.", "Maria Lopez"),
     ],
@@ -379,3 +382,8 @@ def test_a_dash_byline_paragraph_signs_the_quotation_before_it() -> None:
 def test_a_dash_byline_paragraph_never_signs_narration_with_its_own_speaker() -> None:
     found = synthetic(LEAD + f"Tom Baker spoke first: “{QUOTE}.”\n\n- Maria Lopez.")
     assert [s for s in found.values() if s] == ["Tom Baker"]
+
+
+def test_a_title_alone_is_never_a_name() -> None:
+    found = synthetic(LEAD + f"“{QUOTE},” said Dean.")
+    assert [s for s in found.values() if s] == []
