@@ -63,7 +63,7 @@ def _words(text: str) -> frozenset[str]:
 
 _VERBS = _words(
     """
-    acknowledged added adds admitted affirmed agreed allowed announced announces answered argued argues asked asks
+    acknowledged added adds admitted affirmed agreed agrees allowed announced announces answered argued argues asked asks
     assured blogged boasted bragged cautioned chimed claimed claims commented complained conceded concluded
     concludes confirmed continued continues countered declared demanded elaborated emailed emphasized exclaimed
     explained explains fumed gushed hinted insisted insists interjected joked lamented marveled mocked mocks mused noted
@@ -106,6 +106,7 @@ _DESCRIPTORS = _words(
 _INTRO_WORDS = {
     "Just", "Speaking", "Asked", "Addressing", "Responding", "Earlier", "Later", "Meanwhile", "Still", "Today",
     "Yesterday", "Tonight", "Now", "Instead", "However", "Indeed", "Moreover", "Last", "Next", "This", "Then",
+    "Hours", "Days", "Weeks", "Months", "Years", "Minutes", "Moments",  # "Hours later, Trump …"
 }  # fmt: skip
 _INTRO_OPENERS = _words(
     """

@@ -269,6 +269,8 @@ def test_a_person_described_with_who_is_a_person_for_a_pronoun() -> None:
         (f"“{QUOTE},” Green’s office said.", "Green’s office"),
         (f"“{QUOTE},” wrote one commenter.", "one commenter"),
         (f"As Maria Lopez put it, “{QUOTE}.”", "Maria Lopez"),
+        (f"Hours later, Maria Lopez returned the compliment, telling the Gazette, “{QUOTE}.”", "Maria Lopez"),
+        (f"“{QUOTE},” agrees Maria Lopez, 30, of Dayton.", "Maria Lopez"),
         (f"“{QUOTE},” said former Ohio governor Howard Dean (D), a supporter.", "Howard Dean"),
         (f"“{QUOTE},” said Green’s deputy campaign manager, Rich Beeson, who ran the count.", "Rich Beeson"),
         (f"“{QUOTE},” said a spokesman, Rich Beeson.", "Rich Beeson"),
