@@ -65,7 +65,7 @@ _VERBS = _words(
     """
     acknowledged added adds admitted affirmed agreed agrees allowed announced announces answered argued argues asked asks
     assured blogged boasted bragged cautioned chimed claimed claims commented complained conceded concluded
-    concludes confirmed continued continues countered declared demanded elaborated emailed emphasized exclaimed
+    concludes confirmed continued continues countered declared demanded echoed elaborated emailed emphasized exclaimed
     explained explains fumed gushed hinted insisted insists interjected joked lamented marveled mocked mocks mused noted
     notes objected observed offered opined pleaded posted predicted proclaimed promised protested quipped raged
     reasoned recalled recalls recounted reiterated remarked repeated remembered replied replies reported reports responded
@@ -169,6 +169,10 @@ _ROLES = {
     "person", "woman", "man", "commenter", "company", "newspaper", "board", "ad", "tycoon", "mogul", "businessman",
     "businesswoman", "host", "user", "account", "message", "tweet", "headline", "protesters", "demonstrators",
     "editorial", "judge", "resident", "veteran", "mother", "father", "friend", "neighbor", "student", "worker",
+    # people named by what they do ("the investor said", "said the Democratic nominee")
+    "lawmaker", "economist", "professor", "activist", "pollster", "columnist", "writer", "author", "investor",
+    "nominee", "anchor", "reporter", "correspondent", "editor", "donor", "founder", "commentator", "manager",
+    "consultant",
 }  # fmt: skip
 _ORGANISATIONS = _words(
     """
@@ -386,7 +390,7 @@ def _cues(tokens: Sequence[_Token]) -> list[_Cue]:
                 cue = _right_cue(tokens, v + (2 if low == "according" else 1), inverted)
             if cue is not None:
                 cues.append(cue)
-        elif low in _ING_VERBS and v > 0 and tokens[v - 1].text in (",", "—", "–"):
+        elif low in _ING_VERBS and v > 0 and tokens[v - 1].text in (",", "—", "–", "by"):  # "ended by saying"
             cue = _sentence_subject(tokens, v)
             if cue is not None:
                 cues.append(cue)
