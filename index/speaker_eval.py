@@ -13,7 +13,7 @@ speaker votes for nobody). Scores, for ``kind == "direct"`` quotations:
 - ``accuracy``: among those attributed whose gold speaker is a name, the share whose last word matches
   the last word of a gold name (case, titles, suffixes and possessives ignored; the README's rule);
 - ``exact``: the same share, when the whole name must equal the gold full name (a leading article
-  ignored too: the gold writes "New Hampshire Democrat" for "a New Hampshire Democrat");
+  or determiner ignored too: the gold writes "New Hampshire Democrat" for "another New Hampshire Democrat");
 - ``right``: the share of all checkable quotations (gold is a name) that are attributed and match;
 - ``false_per_1000``: sentences given a speaker that overlap no annotated quotation (direct or mixed),
   per 1,000 sentences.
@@ -62,7 +62,7 @@ _TITLES = {
     "justice", "secretary", "speaker", "mayor", "former",
 }  # fmt: skip
 _SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}
-_ARTICLES = {"a", "an", "the"}
+_ARTICLES = {"a", "an", "the", "another", "one"}  # the determiners the gold names drop from their spans
 _APOSTROPHES = "’'"
 
 

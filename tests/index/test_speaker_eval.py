@@ -59,6 +59,7 @@ def test_a_leading_article_is_ignored_as_the_gold_drops_it() -> None:
     assert name_words("the spokesman") == ["spokesman"]
     assert exact_matches("a New Hampshire Democrat", "New Hampshire Democrat")
     assert exact_matches("the New York Times", "New York Times")
+    assert exact_matches("another New Hampshire Democrat", "New Hampshire Democrat")
     assert not exact_matches("a New Hampshire Democrat", "New Hampshire Republican")
 
 
