@@ -453,6 +453,8 @@ def _left_cue(tokens: Sequence[_Token], v: int) -> _Cue | None:
         return _Cue(last.start, verb.end, "pronoun", low)
     if last.kind == "word" and last.text.islower() and low in _ROLES:
         return _nominal(tokens, j, verb)
+    if low == "who" and j >= 2 and tokens[j - 1].text == ",":
+        return _who_clause(tokens, j - 2, verb)
     run = _run_back(tokens, j)
     if run is None:
         return None
@@ -470,6 +472,20 @@ def _left_cue(tokens: Sequence[_Token], v: int) -> _Cue | None:
     if first > 0 and tokens[first - 1].text.lower() in _DETERMINERS and not _has_title(tokens[first : j + 1]):
         return _Cue(tokens[first - 1].start, verb.end, "nominal", _span_text(tokens, first - 1, j))
     return _Cue(tokens[first].start, verb.end, "named", name)
+
+
+def _who_clause(tokens: Sequence[_Token], j: int, verb: _Token) -> _Cue | None:
+    """ "from Mike Lee, who declared …, “…”": the name a relative clause's speech verb hangs off.
+
+    The name may follow a preposition here: the clause makes it the speaker, whatever the sentence does.
+    """
+    first = _run_back(tokens, j)
+    if first is None or (j + 1 < len(tokens) and _possessive(tokens[j].text)):
+        return None
+    if first > 0 and tokens[first - 1].text.lower() in _DETERMINERS and not _has_title(tokens[first : j + 1]):
+        return None
+    name = _clean([t.text for t in tokens[first : j + 1]])
+    return _Cue(tokens[first].start, verb.end, "named", name) if name else None
 
 
 def _skip_back(tokens: Sequence[_Token], j: int) -> int:

@@ -275,6 +275,7 @@ def test_a_person_described_with_who_is_a_person_for_a_pronoun() -> None:
         (f"“{QUOTE},” said the Democratic nominee.", "the Democratic nominee"),
         (f"Maria Lopez ended her speech by saying “{QUOTE}.”", "Maria Lopez"),
         (f"Maria Lopez echoed: “{QUOTE}.”", "Maria Lopez"),
+        (f"The plan won support from Maria Lopez, who declared at the hearing, “{QUOTE}.”", "Maria Lopez"),
         (f"“{QUOTE},” said former Ohio governor Howard Dean (D), a supporter.", "Howard Dean"),
         (f"“{QUOTE},” said Green’s deputy campaign manager, Rich Beeson, who ran the count.", "Rich Beeson"),
         (f"“{QUOTE},” said a spokesman, Rich Beeson.", "Rich Beeson"),
@@ -392,4 +393,9 @@ def test_a_dash_byline_paragraph_never_signs_narration_with_its_own_speaker() ->
 
 def test_a_title_alone_is_never_a_name() -> None:
     found = synthetic(LEAD + f"“{QUOTE},” said Dean.")
+    assert [s for s in found.values() if s] == []
+
+
+def test_a_who_clause_after_a_possessive_names_nobody() -> None:
+    found = synthetic(LEAD + f"The plan won support from Lopez’s staff, who declared at the hearing, “{QUOTE}.”")
     assert [s for s in found.values() if s] == []
