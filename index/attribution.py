@@ -479,8 +479,8 @@ def _who_clause(tokens: Sequence[_Token], j: int, verb: _Token) -> _Cue | None:
 
     The name may follow a preposition here: the clause makes it the speaker, whatever the sentence does.
     """
-    first = _run_back(tokens, j)
-    if first is None or (j + 1 < len(tokens) and _possessive(tokens[j].text)):
+    first = _run_back(tokens, j)  # None for a possessive ("Lopez’s staff, who said"): not a name
+    if first is None:
         return None
     if first > 0 and tokens[first - 1].text.lower() in _DETERMINERS and not _has_title(tokens[first : j + 1]):
         return None
