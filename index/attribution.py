@@ -172,7 +172,7 @@ _ROLES = {
     # people named by what they do ("the investor said", "said the Democratic nominee")
     "lawmaker", "economist", "professor", "activist", "pollster", "columnist", "writer", "author", "investor",
     "nominee", "anchor", "reporter", "correspondent", "editor", "donor", "founder", "commentator", "manager",
-    "consultant",
+    "consultant", "employee", "colleague", "husband", "wife", "son", "daughter", "child", "brother", "sister",
 }  # fmt: skip
 _ORGANISATIONS = _words(
     """
@@ -595,7 +595,9 @@ def _nominal(tokens: Sequence[_Token], j: int, verb: _Token) -> _Cue | None:
         if token.kind != "word" and token.text not in ("’", "-"):
             return None
         # "Ryan’s office said": a possessive opens the phrase as a determiner does
-        if token.text.lower() in _DETERMINERS or (_possessive(token.text) and token.text[0].isupper()):
+        # "his colleague wrote": a possessive pronoun opens the phrase too
+        opener = token.text.lower() in _DETERMINERS or token.text in ("his", "her", "their")
+        if opener or (_possessive(token.text) and token.text[0].isupper()):
             return _Cue(token.start, verb.end, "nominal", _span_text(tokens, k, j))
         if token.text.lower() in _STOP_RIGHT - {"of"}:
             return None

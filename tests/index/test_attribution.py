@@ -272,6 +272,8 @@ def test_a_person_described_with_who_is_a_person_for_a_pronoun() -> None:
         (f"Hours later, Maria Lopez returned the compliment, telling the Gazette, “{QUOTE}.”", "Maria Lopez"),
         (f"“{QUOTE},” agrees Maria Lopez, 30, of Dayton.", "Maria Lopez"),
         (f"“{QUOTE},” the investor said.", "the investor"),
+        (f"“{QUOTE},” his colleague wrote on Facebook.", "his colleague"),
+        (f"“{QUOTE},” one factory employee told the Gazette.", "one factory employee"),
         (f"“{QUOTE},” said the Democratic nominee.", "the Democratic nominee"),
         (f"Maria Lopez ended her speech by saying “{QUOTE}.”", "Maria Lopez"),
         (f"Maria Lopez echoed: “{QUOTE}.”", "Maria Lopez"),
