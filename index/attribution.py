@@ -63,15 +63,15 @@ def _words(text: str) -> frozenset[str]:
 
 _VERBS = _words(
     """
-    acknowledged added adds admitted affirmed agreed agrees allowed announced announces answered argued argues asked asks
-    assured blogged boasted bragged cautioned chimed claimed claims commented complained conceded concluded
-    concludes confirmed continued continues countered declared demanded echoed elaborated emailed emphasized exclaimed
-    explained explains fumed gushed hinted insisted insists interjected joked lamented marveled mocked mocks mused noted
-    notes objected observed offered opined pleaded posted predicted proclaimed promised protested quipped raged
-    reasoned recalled recalls recounted reiterated remarked repeated remembered replied replies reported reports responded
-    responds retorted riffed said say says scoffed scolded shouted sighed snapped speculated stated states stressed
-    suggested surmised tells testified texted thundered told tweeted tweets urged volunteered vowed warned warns
-    whispered wondered writes wrote yelled
+    acknowledged added adds admitted affirmed agreed agrees allowed announced announces answered argued argues asked
+    asks assured blogged boasted bragged cautioned chimed claimed claims commented complained conceded concluded
+    concludes confirmed continued continues countered declared demanded echoed elaborated emailed emphasized
+    exclaimed explained explains fumed gushed hinted insisted insists interjected joked lamented marveled mocked
+    mocks mused noted notes objected observed offered opined pleaded posted predicted proclaimed promised protested
+    quipped raged reasoned recalled recalls recounted reiterated remarked repeated remembered replied replies
+    reported reports responded responds retorted riffed said say says scoffed scolded shouted sighed snapped
+    speculated stated states stressed suggested surmised tells testified texted thundered told tweeted tweets urged
+    volunteered vowed warned warns whispered wondered writes wrote yelled
     """
 )
 # -ing forms hang off the clause's subject: "Trump tweeted Sunday, saying “…”"
@@ -116,11 +116,13 @@ _INTRO_OPENERS = _words(
 )
 _INTRO_MAX = 16  # tokens of an introductory phrase before its comma
 # "in Salem, New Hampshire, Trump said": a state after a town's comma belongs to the introductory phrase
-_STATES = frozenset(
-    """Alabama Alaska Arizona Arkansas California Colorado Connecticut Delaware Florida Georgia Hawaii Idaho
+_STATES = _words(
+    """
+    Alabama Alaska Arizona Arkansas California Colorado Connecticut Delaware Florida Georgia Hawaii Idaho
     Illinois Indiana Iowa Kansas Kentucky Louisiana Maine Maryland Massachusetts Michigan Minnesota Mississippi
     Missouri Montana Nebraska Nevada Ohio Oklahoma Oregon Pennsylvania Tennessee Texas Utah Vermont Virginia
-    Washington Wisconsin Wyoming""".split()
+    Washington Wisconsin Wyoming
+    """
 ) | {
     "New Hampshire", "New Jersey", "New Mexico", "New York", "North Carolina", "North Dakota", "Rhode Island",
     "South Carolina", "South Dakota", "West Virginia", "D.C.", "N.H.", "N.Y.", "N.J.", "S.C.", "N.C.", "Va.",
