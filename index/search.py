@@ -137,13 +137,13 @@ class Confidence:
     Scaled BM25 is left out: some sentence always scores 1.
     """
 
-    sentence_dense: float = 7.931
-    passage_dense: float = 1.726
-    passage_coverage: float = 5.737
-    doc_coverage: float = 2.189
+    sentence_dense: float = 8.113
+    passage_dense: float = 2.048
+    passage_coverage: float = 5.812
+    doc_coverage: float = 2.439
     period_fit: float = 0.0
-    score: float = 2.08
-    bias: float = -9.862
+    score: float = 2.013
+    bias: float = -10.411
 
     def of(self, evidence: Sequence[float]) -> float:
         pairs = zip(CONFIDENCE_FEATURES, evidence, strict=True)
@@ -419,14 +419,24 @@ def _doc_coverage(generation: Generation, postings: QueryPostings, docs: np.ndar
     n_docs = max(postings.num_docs, 1)
     first, end = generation.doc_chunks[docs, 0], generation.doc_chunks[docs, 1]
     found = np.zeros(len(docs), dtype=np.float64)
-    total = _unknown_words(generation.chunk_tokenizer, topic) * float(np.log1p(n_docs))
+    weights = []
     for rows, _ in postings.lists.values():
         if not len(rows):
             continue
         weight = float(np.log1p(n_docs / len(rows)))
-        total += weight
+        weights.append(weight)
         found += weight * (np.searchsorted(rows, first) < np.searchsorted(rows, end))
+    unknown = _unknown_words(generation.chunk_tokenizer, topic)
+    total = sum(weights) + unknown * _unknown_weight(np.array(weights), n_docs)
     return (found / total if total > 0 else found).astype(np.float32)
+
+
+def _unknown_weight(known_idf: np.ndarray, n_docs: int) -> float:
+    """What a question's word that no source holds weighs in a coverage: the mean idf of its words that
+    some source holds (a small library has never seen many ordinary words: counting each at the
+    highest idf let one stray word outweigh the topic), or the highest idf when it knows none."""
+    known = known_idf[known_idf > 0]
+    return float(known.mean()) if len(known) else float(np.log1p(max(n_docs, 1)))
 
 
 def _restricted(ids: np.ndarray, allowed: np.ndarray, postings: QueryPostings, window: tuple[int, int]) -> np.ndarray:
@@ -543,9 +553,9 @@ def _unknown_words(tokenizer: Any, query: str) -> int:
 
 def _coverage(postings: QueryPostings, rows: np.ndarray, unknown: int = 0) -> np.ndarray:
     """For each row, the idf-weighted share of the query's distinct words that occur in it; a word
-    the index has never seen counts as missing, with the highest idf."""
+    the index has never seen counts as missing, as much as the query's known words on average."""
     held, idf = _membership(postings, rows)
-    total = float(idf.sum()) + unknown * float(np.log1p(max(postings.num_docs, 1)))
+    total = float(idf.sum()) + unknown * _unknown_weight(idf, postings.num_docs)
     found: np.ndarray = held @ idf
     return (found / total if total else found).astype(np.float32)
 

@@ -42,7 +42,7 @@ class IndexSettings(BaseSettings):
     max_excerpts: int = Field(3, ge=1, le=10, description="Excerpts in one answer.")
     excerpt_chars: int = Field(400, ge=80, description="Most characters in one excerpt.")
     min_score: float = Field(
-        0.285, description="Best evidence with a lower confidence (a probability that the sources cover it) abstains."
+        0.31, description="Best evidence with a lower confidence (a probability that the sources cover it) abstains."
     )
     max_question_chars: int = Field(1000, ge=10, description="Longer questions are refused.")
     max_file_mb: float = Field(25.0, gt=0, description="Source files larger than this are skipped.")
