@@ -792,6 +792,7 @@ def _clean(words: Sequence[str]) -> str | None:
 
 # -- names ---------------------------------------------------------------------------------------------
 
+_SHARED_VOTES = 3  # pronouns beside a surname two people share needed before they tell which of them it is
 _SEX_RATIO = 3.0  # a first name is taken as a man's or a woman's when that sex bears it 3 times as often
 
 
@@ -944,7 +945,14 @@ class _Names:
             by_first[full.split()[0]] = by_first.get(full.split()[0], 0) + count
         ranked = sorted(by_first.items(), key=lambda item: -item[1])
         if len(ranked) > 1 and ranked[0][1] < 2 * ranked[1][1]:
-            # two people share it about as often: the one named in full last before this mention
+            # two people share it about as often: the one whose sex the pronouns beside the surname show
+            # ("Fiorina wasn't backing down … her voice", several times), where only one is of that sex
+            sex = self._pronoun_gender(parts[-1]) if sum(self.votes.get(parts[-1], [])) >= _SHARED_VOTES else None
+            agreeing = {first for first, _ in ranked if known.get(first) == sex} if sex else set()
+            if len(agreeing) == 1 and all(known.get(first) for first, _ in ranked):
+                first = agreeing.pop()
+                return max((f for f in candidates if f.split()[0] == first), key=lambda f: (candidates[f], len(f)))
+            # else the one named in full last before this mention
             before = [f for position, f in self.places.get(parts[-1], []) if f in candidates and position < (at or 0)]
             if at is not None and before:
                 return before[-1]

@@ -401,3 +401,13 @@ def test_a_title_alone_is_never_a_name() -> None:
 def test_a_who_clause_after_a_possessive_names_nobody() -> None:
     found = synthetic(LEAD + f"The plan won support from Lopez’s staff, who declared at the hearing, “{QUOTE}.”")
     assert [s for s in found.values() if s] == []
+
+
+def test_a_shared_surname_is_the_one_whose_sex_the_pronouns_beside_it_show() -> None:
+    found = synthetic(
+        LEAD
+        + "Maria Lopez ran the company for six years.\n\nLopez said her plan worked. Lopez kept her seat.\n\n"
+        + "Lopez took her case to the board.\n\nCarlos Lopez, a union official, opposed the merger.\n\n"
+        + f"“{QUOTE},” Lopez said."
+    )
+    assert found[f"“{QUOTE},” Lopez said."] == "Maria Lopez"
