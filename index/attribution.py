@@ -63,15 +63,15 @@ def _words(text: str) -> frozenset[str]:
 
 _VERBS = _words(
     """
-    acknowledged added adds admitted affirmed agreed allowed announced announces answered argued argues asked asks
-    assured blogged boasted bragged cautioned chimed claimed claims commented complained conceded concluded
-    concludes confirmed continued continues countered declared demanded elaborated emailed emphasized exclaimed
-    explained explains gushed hinted insisted insists interjected joked lamented marveled mocked mocks mused noted
-    notes objected observed offered opined pleaded posted predicted proclaimed promised protested quipped raged
-    reasoned recalled recalls recounted reiterated remarked remembered replied replies reported reports responded
-    responds retorted riffed said say says scoffed scolded shouted sighed snapped speculated stated states stressed
-    suggested surmised tells testified texted thundered told tweeted tweets urged volunteered vowed warned warns
-    whispered wondered writes wrote yelled
+    acknowledged added adds admitted affirmed agreed agrees allowed announced announces answered argued argues asked
+    asks assured blogged boasted bragged cautioned chimed claimed claims commented complained conceded concluded
+    concludes confirmed continued continues countered declared demanded echoed elaborated emailed emphasized
+    exclaimed explained explains fumed gushed hinted insisted insists interjected joked lamented marveled mocked
+    mocks mused noted notes objected observed offered opined pleaded posted predicted proclaimed promised protested
+    quipped raged reasoned recalled recalls recounted reiterated remarked repeated remembered replied replies
+    reported reports responded responds retorted riffed said say says scoffed scolded shouted sighed snapped
+    speculated stated states stressed suggested surmised tells testified texted thundered told tweeted tweets urged
+    volunteered vowed warned warns whispered wondered writes wrote yelled
     """
 )
 # -ing forms hang off the clause's subject: "Trump tweeted Sunday, saying “…”"
@@ -80,7 +80,9 @@ _ING_VERBS = {
     "warning", "tweeting", "telling", "stating", "calling", "concluding", "responding", "replying",
 }  # fmt: skip
 # two-word speech verbs: "Hillary shot back, “…”"
-_PHRASAL = {"shot": "back", "fired": "back", "pointed": "out", "went": "on", "spoke": "up", "chimed": "in"}
+_PHRASAL = {
+    "shot": "back", "fired": "back", "pointed": "out", "went": "on", "spoke": "up", "chimed": "in", "put": "it",
+}  # fmt: skip
 # verbs whose right-hand person is the one spoken to, never the speaker
 _TO_LISTENER = {"told", "tells", "telling", "asked", "asks", "asking", "urged", "emailed", "texted"}
 _PRONOUNS = {"he": "m", "she": "f"}
@@ -98,12 +100,13 @@ _DESCRIPTORS = _words(
     governor mayor candidate presidential chairman chairwoman president secretary spokesman spokeswoman leader
     director strategist adviser advisor attorney lawyer chief executive founder co-founder commentator analyst
     rapper singer comedian reporter correspondent editor judge businessman investor donor voter resident
-    rep. sen. gov. front-runner frontrunner
+    rep. sen. gov. front-runner frontrunner manager consultant
     """
 )
 _INTRO_WORDS = {
     "Just", "Speaking", "Asked", "Addressing", "Responding", "Earlier", "Later", "Meanwhile", "Still", "Today",
     "Yesterday", "Tonight", "Now", "Instead", "However", "Indeed", "Moreover", "Last", "Next", "This", "Then",
+    "Hours", "Days", "Weeks", "Months", "Years", "Minutes", "Moments",  # "Hours later, Trump …"
 }  # fmt: skip
 _INTRO_OPENERS = _words(
     """
@@ -112,6 +115,19 @@ _INTRO_OPENERS = _words(
     """
 )
 _INTRO_MAX = 16  # tokens of an introductory phrase before its comma
+# "in Salem, New Hampshire, Trump said": a state after a town's comma belongs to the introductory phrase
+_STATES = _words(
+    """
+    Alabama Alaska Arizona Arkansas California Colorado Connecticut Delaware Florida Georgia Hawaii Idaho
+    Illinois Indiana Iowa Kansas Kentucky Louisiana Maine Maryland Massachusetts Michigan Minnesota Mississippi
+    Missouri Montana Nebraska Nevada Ohio Oklahoma Oregon Pennsylvania Tennessee Texas Utah Vermont Virginia
+    Washington Wisconsin Wyoming
+    """
+) | {
+    "New Hampshire", "New Jersey", "New Mexico", "New York", "North Carolina", "North Dakota", "Rhode Island",
+    "South Carolina", "South Dakota", "West Virginia", "D.C.", "N.H.", "N.Y.", "N.J.", "S.C.", "N.C.", "Va.",
+    "Fla.", "Calif.", "Ill.", "Pa.", "Mich.", "Wis.", "Ohio", "Ga.", "Mass.", "Md.", "Ariz.", "Colo.", "Nev.",
+}  # fmt: skip
 _FUNCTION = {
     "The", "A", "An", "He", "She", "They", "It", "We", "I", "You", "But", "And", "In", "On", "At", "As", "If",
     "This", "That", "These", "Those", "His", "Her", "Their", "Its", "Our", "My", "When", "While", "After",
@@ -155,6 +171,10 @@ _ROLES = {
     "person", "woman", "man", "commenter", "company", "newspaper", "board", "ad", "tycoon", "mogul", "businessman",
     "businesswoman", "host", "user", "account", "message", "tweet", "headline", "protesters", "demonstrators",
     "editorial", "judge", "resident", "veteran", "mother", "father", "friend", "neighbor", "student", "worker",
+    # people named by what they do ("the investor said", "said the Democratic nominee")
+    "lawmaker", "economist", "professor", "activist", "pollster", "columnist", "writer", "author", "investor",
+    "nominee", "anchor", "reporter", "correspondent", "editor", "donor", "founder", "commentator", "manager",
+    "consultant", "employee", "colleague", "husband", "wife", "son", "daughter", "child", "brother", "sister",
 }  # fmt: skip
 _ORGANISATIONS = _words(
     """
@@ -249,7 +269,8 @@ def _quotes(text: str, para: Span) -> list[_Quote]:
         if _opens(text, i, para.start):
             close = next((j for j in range(i + 1, para.end) if _closes(text, j, para.start)), -1)
             end, closed = (para.end, False) if close < 0 else (close + 1, True)
-            if _is_speech(text[i + 1 : end - 1 if closed else end]):
+            inner = text[i + 1 : end - 1 if closed else end]
+            if _is_speech(inner) or (closed and _introduced(text[para.start : i])):
                 quotes.append(_Quote(i, end, closed))
             i = end
         else:
@@ -281,6 +302,27 @@ def _is_speech(inner: str) -> bool:
     if len(words) >= _MIN_QUOTE_WORDS:
         return True
     return bool(words) and inner.rstrip()[-1:] in ",?!…"
+
+
+_LAST_WORDS = re.compile(r"([^.!?“”\"]*?)\s*([,:]?)\s*$")
+
+
+def _introduced(before: str) -> bool:
+    """A speech verb introduces what follows: "Priebus said, “Probably.”", "told Reuters simply, “We lost.”".
+
+    A short utterance ending in a full stop is speech when a speech verb among the last six words of the
+    narration before it is followed by a comma or a colon, or stands right before it ("by saying “Too
+    many.”"); without them ("said the plan was “dead.”") the words are the writer's.
+    """
+    match = _LAST_WORDS.search(before[-120:])
+    if match is None:
+        return False
+    words = [w.lower() for w in re.findall(r"[^\W\d_][\w’'\-]*", match.group(1))][-6:]
+    if not words:
+        return False
+    if match.group(2):
+        return any(w in _VERBS or w in _ING_VERBS for w in words)
+    return words[-1] in _VERBS or words[-1] in _ING_VERBS
 
 
 def _tokens(narration: str, offset: int) -> list[_Token]:
@@ -350,7 +392,7 @@ def _cues(tokens: Sequence[_Token]) -> list[_Cue]:
                 cue = _right_cue(tokens, v + (2 if low == "according" else 1), inverted)
             if cue is not None:
                 cues.append(cue)
-        elif low in _ING_VERBS and v > 0 and tokens[v - 1].text in (",", "—", "–"):
+        elif low in _ING_VERBS and v > 0 and tokens[v - 1].text in (",", "—", "–", "by"):  # "ended by saying"
             cue = _sentence_subject(tokens, v)
             if cue is not None:
                 cues.append(cue)
@@ -413,6 +455,8 @@ def _left_cue(tokens: Sequence[_Token], v: int) -> _Cue | None:
         return _Cue(last.start, verb.end, "pronoun", low)
     if last.kind == "word" and last.text.islower() and low in _ROLES:
         return _nominal(tokens, j, verb)
+    if low == "who" and j >= 2 and tokens[j - 1].text == ",":
+        return _who_clause(tokens, j - 2, verb)
     run = _run_back(tokens, j)
     if run is None:
         return None
@@ -430,6 +474,20 @@ def _left_cue(tokens: Sequence[_Token], v: int) -> _Cue | None:
     if first > 0 and tokens[first - 1].text.lower() in _DETERMINERS and not _has_title(tokens[first : j + 1]):
         return _Cue(tokens[first - 1].start, verb.end, "nominal", _span_text(tokens, first - 1, j))
     return _Cue(tokens[first].start, verb.end, "named", name)
+
+
+def _who_clause(tokens: Sequence[_Token], j: int, verb: _Token) -> _Cue | None:
+    """ "from Mike Lee, who declared …, “…”": the name a relative clause's speech verb hangs off.
+
+    The name may follow a preposition here: the clause makes it the speaker, whatever the sentence does.
+    """
+    first = _run_back(tokens, j)  # None for a possessive ("Lopez’s staff, who said"): not a name
+    if first is None:
+        return None
+    if first > 0 and tokens[first - 1].text.lower() in _DETERMINERS and not _has_title(tokens[first : j + 1]):
+        return None
+    name = _clean([t.text for t in tokens[first : j + 1]])
+    return _Cue(tokens[first].start, verb.end, "named", name) if name else None
 
 
 def _skip_back(tokens: Sequence[_Token], j: int) -> int:
@@ -509,10 +567,26 @@ def _right_cue(tokens: Sequence[_Token], k: int, inverted: bool) -> _Cue | None:
         if name is None:
             return None
         return _Cue(tokens[start - 1].start, tokens[end].end, "named", name, inverted)
+    appositive = _appositive_name(tokens, k, start)
+    if appositive is not None:
+        return appositive
     last = tokens[k - 1] if k - 1 > start else None
     if determiner and last is not None and last.text in _ROLES:
         return _Cue(tokens[start].start, last.end, "nominal", _span_text(tokens, start, k - 1), inverted)
     return None
+
+
+def _appositive_name(tokens: Sequence[_Token], k: int, start: int) -> _Cue | None:
+    """ "said Rubio’s deputy campaign manager, Rich Beeson, who …": the name set after a described role."""
+    if k <= start or k + 1 >= len(tokens) or tokens[k].text != "," or not _is_name_part(tokens[k + 1]):
+        return None
+    if tokens[k - 1].text.lower() not in _ROLES | _DESCRIPTORS:
+        return None  # the words before the comma must be a role ("manager"), not a clause
+    end = _run_forward(tokens, k + 1)
+    if end + 1 < len(tokens) and tokens[end + 1].text not in (",", ".", ";"):
+        return None
+    name = _clean([t.text for t in tokens[k + 1 : end + 1]])
+    return _Cue(tokens[start - 1].start, tokens[end].end, "named", name, True) if name else None
 
 
 def _nominal(tokens: Sequence[_Token], j: int, verb: _Token) -> _Cue | None:
@@ -523,7 +597,9 @@ def _nominal(tokens: Sequence[_Token], j: int, verb: _Token) -> _Cue | None:
         if token.kind != "word" and token.text not in ("’", "-"):
             return None
         # "Ryan’s office said": a possessive opens the phrase as a determiner does
-        if token.text.lower() in _DETERMINERS or (_possessive(token.text) and token.text[0].isupper()):
+        # "his colleague wrote": a possessive pronoun opens the phrase too
+        opener = token.text.lower() in _DETERMINERS or token.text in ("his", "her", "their")
+        if opener or (_possessive(token.text) and token.text[0].isupper()):
             return _Cue(token.start, verb.end, "nominal", _span_text(tokens, k, j))
         if token.text.lower() in _STOP_RIGHT - {"of"}:
             return None
@@ -607,8 +683,20 @@ def _intro_end(tokens: Sequence[_Token], k: int, limit: int, opened: bool) -> in
         if tokens[j].kind == "quote" or tokens[j].text in _SENTENCE_END:
             return None
         if tokens[j].text == ",":
-            return j
+            return _past_state(tokens, j, limit)
     return None
+
+
+def _past_state(tokens: Sequence[_Token], j: int, limit: int) -> int:
+    """The comma after "Salem, New Hampshire" when the comma at ``j`` follows a town and a state follows it."""
+    if j == 0 or not _is_name_part(tokens[j - 1]) or j + 1 >= limit:
+        return j
+    for width in (1, 2):
+        state = " ".join(t.text for t in tokens[j + 1 : j + 1 + width])
+        after = j + 1 + width
+        if state in _STATES and after < limit and tokens[after].text == ",":
+            return after
+    return j
 
 
 def _descriptor(tokens: Sequence[_Token], k: int) -> bool:
@@ -690,7 +778,9 @@ def _clean(words: Sequence[str]) -> str | None:
         words = words[first:]  # but "Trayvon Martin Foundation" is no "Martin Foundation"
     while words and words[-1] in _SUFFIXES and len(words) > 1:
         words = words[:-1]
-    if not words or any(w in _NOT_NAMES or w in _FUNCTION for w in words) or words[-1] in _TITLES:
+    # a title word ends a name only as a surname after a first name ("Howard Dean"), never alone ("Judge")
+    title_last = bool(words) and words[-1] in _TITLES and not (len(words) >= 2 and words[-2] in known)
+    if not words or any(w in _NOT_NAMES or w in _FUNCTION for w in words) or title_last:
         return None
     if words[-1].lower() in _PARTICLES or len(words) > 4 or not any(len(w.strip(".")) > 1 for w in words):
         return None
@@ -702,6 +792,7 @@ def _clean(words: Sequence[str]) -> str | None:
 
 # -- names ---------------------------------------------------------------------------------------------
 
+_SHARED_VOTES = 3  # pronouns beside a surname two people share needed before they tell which of them it is
 _SEX_RATIO = 3.0  # a first name is taken as a man's or a woman's when that sex bears it 3 times as often
 
 
@@ -854,7 +945,14 @@ class _Names:
             by_first[full.split()[0]] = by_first.get(full.split()[0], 0) + count
         ranked = sorted(by_first.items(), key=lambda item: -item[1])
         if len(ranked) > 1 and ranked[0][1] < 2 * ranked[1][1]:
-            # two people share it about as often: the one named in full last before this mention
+            # two people share it about as often: the one whose sex the pronouns beside the surname show
+            # ("Fiorina wasn't backing down … her voice", several times), where only one is of that sex
+            sex = self._pronoun_gender(parts[-1]) if sum(self.votes.get(parts[-1], [])) >= _SHARED_VOTES else None
+            agreeing = {first for first, _ in ranked if known.get(first) == sex} if sex else set()
+            if len(agreeing) == 1 and all(known.get(first) for first, _ in ranked):
+                first = agreeing.pop()
+                return max((f for f in candidates if f.split()[0] == first), key=lambda f: (candidates[f], len(f)))
+            # else the one named in full last before this mention
             before = [f for position, f in self.places.get(parts[-1], []) if f in candidates and position < (at or 0)]
             if at is not None and before:
                 return before[-1]
@@ -905,6 +1003,8 @@ def _attribute(parsed: Sequence[_Paragraph], names: _Names) -> None:
         for cue in paragraph.cues:
             if cue.kind == "named" and not cue.needs_person:
                 names.speakers.add(names.expand(cue.name, cue.start).split()[-1])
+    for number in range(1, len(parsed)):
+        _byline_paragraph(parsed[number - 1], parsed[number], names)
     previous: _Quote | None = None  # the last quotation of the previous paragraph
     recent: list[tuple[int, int, str]] = []  # (paragraph, position, speaker) of attributed quotations
     for number, paragraph in enumerate(parsed):
@@ -938,6 +1038,20 @@ def _attribute(parsed: Sequence[_Paragraph], names: _Names) -> None:
             if quote.speaker and quote.via != "nominal":
                 recent.append((number, quote.start, quote.speaker))
         previous = paragraph.quotes[-1] if paragraph.quotes else None
+
+
+def _byline_paragraph(quoted: _Paragraph, byline: _Paragraph, names: _Names) -> None:
+    """A paragraph that is only a dash and a name ("- Bernie Sanders.") signs the quotation paragraph before it."""
+    tokens = byline.tokens
+    if byline.quotes or not quoted.quotes or not tokens or tokens[0].text not in _DASHES:
+        return
+    if not any(t.kind == "quote" for t in quoted.tokens) or any(t.kind == "word" for t in quoted.tokens):
+        return  # the paragraph before must be quotation alone, its own narration naming no one
+    cue = next((c for c in byline.cues if c.start == tokens[0].start), None)
+    if cue is None or cue.kind != "named":
+        return
+    for quote in quoted.quotes:
+        quote.speaker, quote.via = names.expand(cue.name, cue.start), "named"
 
 
 def _reported_speech(paragraph: _Paragraph) -> _Cue | None:

@@ -12,7 +12,8 @@ speaker votes for nobody). Scores, for ``kind == "direct"`` quotations:
 - ``coverage``: the share that get a speaker;
 - ``accuracy``: among those attributed whose gold speaker is a name, the share whose last word matches
   the last word of a gold name (case, titles, suffixes and possessives ignored; the README's rule);
-- ``exact``: the same share, when the whole name must equal the gold full name;
+- ``exact``: the same share, when the whole name must equal the gold full name (a leading article
+  or determiner ignored too: the gold writes "New Hampshire Democrat" for "another New Hampshire Democrat");
 - ``right``: the share of all checkable quotations (gold is a name) that are attributed and match;
 - ``false_per_1000``: sentences given a speaker that overlap no annotated quotation (direct or mixed),
   per 1,000 sentences.
@@ -61,6 +62,7 @@ _TITLES = {
     "justice", "secretary", "speaker", "mayor", "former",
 }  # fmt: skip
 _SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}
+_ARTICLES = {"a", "an", "the", "another", "one"}  # the determiners the gold names drop from their spans
 _APOSTROPHES = "’'"
 
 
@@ -154,7 +156,8 @@ def name_words(name: str) -> list[str]:
     words = [w.strip('.,;:()[]"“”') for w in text.split()]
     words = [re.sub(r"'s?$", "", w) for w in words]
     words = [w for w in words if w and w.rstrip(".") not in _SUFFIXES]
-    while len(words) > 1 and words[0].rstrip(".") in _TITLES:
+    # the gold drops a phrase's article ("New York Times" for "the New York Times"), as it drops titles
+    while len(words) > 1 and (words[0].rstrip(".") in _TITLES or words[0] in _ARTICLES):
         words = words[1:]
     return words
 

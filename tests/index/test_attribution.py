@@ -268,6 +268,21 @@ def test_a_person_described_with_who_is_a_person_for_a_pronoun() -> None:
         (f"“{QUOTE},” the woman said.", "the woman"),
         (f"“{QUOTE},” Green’s office said.", "Green’s office"),
         (f"“{QUOTE},” wrote one commenter.", "one commenter"),
+        (f"As Maria Lopez put it, “{QUOTE}.”", "Maria Lopez"),
+        (f"Hours later, Maria Lopez returned the compliment, telling the Gazette, “{QUOTE}.”", "Maria Lopez"),
+        (f"“{QUOTE},” agrees Maria Lopez, 30, of Dayton.", "Maria Lopez"),
+        (f"“{QUOTE},” the investor said.", "the investor"),
+        (f"“{QUOTE},” his colleague wrote on Facebook.", "his colleague"),
+        (f"“{QUOTE},” one factory employee told the Gazette.", "one factory employee"),
+        (f"“{QUOTE},” said the Democratic nominee.", "the Democratic nominee"),
+        (f"Maria Lopez ended her speech by saying “{QUOTE}.”", "Maria Lopez"),
+        (f"Maria Lopez echoed: “{QUOTE}.”", "Maria Lopez"),
+        (f"The plan won support from Maria Lopez, who declared at the hearing, “{QUOTE}.”", "Maria Lopez"),
+        (f"“{QUOTE},” said former Ohio governor Howard Dean (D), a supporter.", "Howard Dean"),
+        (f"“{QUOTE},” said Green’s deputy campaign manager, Rich Beeson, who ran the count.", "Rich Beeson"),
+        (f"“{QUOTE},” said a spokesman, Rich Beeson.", "Rich Beeson"),
+        (f"“{QUOTE},” Maria Lopez fumed.", "Maria Lopez"),
+        (f"“{QUOTE},” Maria Lopez repeated.", "Maria Lopez"),
     ],
 )
 def test_more_speech_cues(text: str, speaker: str) -> None:
@@ -336,3 +351,63 @@ def test_first_names_come_from_the_census_lists() -> None:
     assert known["Maria"] == "f" and known["Paul"] == "m"
     assert known["Jordan"] in ("m", "")  # borne by both sexes: never taken as a woman's
     assert "Despite" not in known
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Asked whether the bridge would open in May, Paul Green said, “Probably.”",
+        "Paul Green told the Harbour Gazette simply, “We lost.”",
+        "Paul Green responded: “I guess so.”",
+        "Asked about the cost, Paul Green replied, “Too much.”",
+    ],
+)
+def test_a_short_quotation_introduced_by_a_speech_verb_is_speech(text: str) -> None:
+    found = synthetic(LEAD + text)
+    assert [s for s in found.values() if s] == ["Paul Green"]
+
+
+def test_a_short_quotation_the_writer_uses_is_not_speech() -> None:
+    found = synthetic(LEAD + "Paul Green said the old plan was “dead.” The council agreed.")
+    assert [s for s in found.values() if s] == []
+
+
+def test_a_town_and_its_state_belong_to_the_introductory_phrase() -> None:
+    found = synthetic(
+        LEAD
+        + f"“{QUOTE},” Paul Green said.\n\n"
+        + "Speaking at a town hall event in Salem, New Hampshire, Tom Baker unveiled a plan.\n\n"
+        + LATER.format(pronoun="he")
+    )
+    assert found[LATER.format(pronoun="he")] == "Tom Baker"
+
+
+def test_a_dash_byline_paragraph_signs_the_quotation_before_it() -> None:
+    found = synthetic(LEAD + f"“{QUOTE}.”\n\n- Maria Lopez.\n\nThe claim is not accurate.")
+    assert found[f"“{QUOTE}.”"] == "Maria Lopez"
+    assert found["The claim is not accurate."] is None
+
+
+def test_a_dash_byline_paragraph_never_signs_narration_with_its_own_speaker() -> None:
+    found = synthetic(LEAD + f"Tom Baker spoke first: “{QUOTE}.”\n\n- Maria Lopez.")
+    assert [s for s in found.values() if s] == ["Tom Baker"]
+
+
+def test_a_title_alone_is_never_a_name() -> None:
+    found = synthetic(LEAD + f"“{QUOTE},” said Dean.")
+    assert [s for s in found.values() if s] == []
+
+
+def test_a_who_clause_after_a_possessive_names_nobody() -> None:
+    found = synthetic(LEAD + f"The plan won support from Lopez’s staff, who declared at the hearing, “{QUOTE}.”")
+    assert [s for s in found.values() if s] == []
+
+
+def test_a_shared_surname_is_the_one_whose_sex_the_pronouns_beside_it_show() -> None:
+    found = synthetic(
+        LEAD
+        + "Maria Lopez ran the company for six years.\n\nLopez said her plan worked. Lopez kept her seat.\n\n"
+        + "Lopez took her case to the board.\n\nCarlos Lopez, a union official, opposed the merger.\n\n"
+        + f"“{QUOTE},” Lopez said."
+    )
+    assert found[f"“{QUOTE},” Lopez said."] == "Maria Lopez"

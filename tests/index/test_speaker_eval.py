@@ -52,7 +52,15 @@ def test_exact_needs_the_whole_name_but_ignores_titles_and_case() -> None:
 
 def test_a_title_alone_is_kept_as_the_name() -> None:
     assert name_words("Mr.") == ["mr"]
-    assert name_words("the spokesman") == ["the", "spokesman"]
+    assert name_words("the") == ["the"]
+
+
+def test_a_leading_article_is_ignored_as_the_gold_drops_it() -> None:
+    assert name_words("the spokesman") == ["spokesman"]
+    assert exact_matches("a New Hampshire Democrat", "New Hampshire Democrat")
+    assert exact_matches("the New York Times", "New York Times")
+    assert exact_matches("another New Hampshire Democrat", "New Hampshire Democrat")
+    assert not exact_matches("a New Hampshire Democrat", "New Hampshire Republican")
 
 
 # -- the vote over sentences -----------------------------------------------------------------------
