@@ -139,11 +139,11 @@ def load_dataset(folder: Path) -> DataSet:
         if not path.is_file():
             raise EvalError(f"{path} does not exist: a data set folder holds corpus.jsonl and questions.jsonl.")
     corpus_bytes = corpus_path.read_bytes()
-    documents = [_corpus_doc(row) for row in _jsonl(corpus_bytes, corpus_path, ("doc_id", "text"))]
+    documents = [_corpus_doc(row) for row in read_jsonl(corpus_bytes, corpus_path, ("doc_id", "text"))]
     if len({d.doc_id for d in documents}) != len(documents):
         raise EvalError(f"{corpus_path} has repeated doc_id values.")
     required = ("qid", "question", "answers", "doc_id")
-    questions = [_question(row) for row in _jsonl(questions_path.read_bytes(), questions_path, required)]
+    questions = [_question(row) for row in read_jsonl(questions_path.read_bytes(), questions_path, required)]
     return DataSet(folder.name, documents, questions, hashlib.sha256(corpus_bytes).hexdigest())
 
 
@@ -198,7 +198,9 @@ def outlet_of(url: str) -> str | None:
     return host or None
 
 
-def _jsonl(data: bytes, path: Path, required: Sequence[str]) -> Iterable[dict[str, Any]]:
+def read_jsonl(data: bytes, path: Path, required: Sequence[str]) -> Iterable[dict[str, Any]]:
+    """The JSON objects of a data set file (``data``, read from ``path``), one a line; `EvalError` names
+    the line that is not JSON or lacks a ``required`` key."""
     for number, line in enumerate(data.decode("utf-8").split("\n"), start=1):
         if not line.strip():
             continue

@@ -31,18 +31,17 @@ held out), so no figure is tuned to single articles.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import time
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from . import segment
 from .build import attributed_sentences
-from .evaluate import EvalError
+from .evaluate import EvalError, read_jsonl
 from .models import Document, Sentence, Span
 
 Split = Literal["fit", "test", "all"]
@@ -104,13 +103,13 @@ def load_attribution_set(folder: Path, split: Split = "all") -> AttributionSet:
             raise EvalError(f"{path} does not exist: an attribution set holds docs.jsonl and quotations.jsonl.")
     documents = [
         Document(doc_id=str(row["doc_id"]), text=str(row["text"]), title=str(row.get("title") or row["doc_id"]))
-        for row in _jsonl(docs_path, ("doc_id", "text"))
+        for row in read_jsonl(docs_path.read_bytes(), docs_path, ("doc_id", "text"))
         if split == "all" or half_of(str(row["doc_id"])) == split
     ]
     texts = {doc.doc_id: doc.text for doc in documents}
     quotations: list[GoldQuotation] = []
     quoted: dict[str, list[tuple[int, int]]] = {doc.doc_id: [] for doc in documents}
-    for row in _jsonl(quotes_path, ("doc_id", "kind", "quote_frags")):
+    for row in read_jsonl(quotes_path.read_bytes(), quotes_path, ("doc_id", "kind", "quote_frags")):
         doc_id = str(row["doc_id"])
         if doc_id not in texts:
             continue
@@ -131,20 +130,6 @@ def _gold(doc_id: str, frags: tuple[tuple[int, int], ...], row: Mapping[str, Any
     # an unresolved pronoun's gold is the pronoun itself: no name to check a prediction against
     checkable = group != "other" and bool(names) and not all(n.casefold() in _PRONOUNS for n in names)
     return GoldQuotation(doc_id, frags, group, names, str(full) if full else None, checkable)
-
-
-def _jsonl(path: Path, required: Sequence[str]) -> Iterable[dict[str, Any]]:
-    for number, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError as error:
-            raise EvalError(f"{path} line {number} is not valid JSON ({error}).") from error
-        missing = [key for key in required if not isinstance(row, dict) or key not in row]
-        if missing:
-            raise EvalError(f"{path} line {number} lacks {', '.join(missing)}.")
-        yield row
 
 
 # -- matching --------------------------------------------------------------------------------------

@@ -12,8 +12,8 @@ from discord.ext import commands
 from index import SourceError, SourceInfo
 
 from .. import render
-from ..app import NO_MENTIONS
 from ..delivery import deliver
+from ..paging import PagedView
 from .ask import source_autocomplete
 
 if TYPE_CHECKING:
@@ -22,36 +22,15 @@ if TYPE_CHECKING:
 PAGE_SIZE = 10
 
 
-class SourcesView(discord.ui.View):
+class SourcesView(PagedView):
     """Previous / next through the list of documents."""
 
     def __init__(self, sources: Sequence[SourceInfo]) -> None:
-        super().__init__(timeout=600)
         self.sources = list(sources)
-        self.page = 0
-        self.last_page = max(0, (len(self.sources) - 1) // PAGE_SIZE)
-        self._sync_buttons()
+        super().__init__(pages=-(-len(self.sources) // PAGE_SIZE), timeout=600)
 
     def embed(self) -> discord.Embed:
         return render.sources_embed(self.sources, self.page, PAGE_SIZE)
-
-    def _sync_buttons(self) -> None:
-        self.previous.disabled = self.page == 0
-        self.next.disabled = self.page >= self.last_page
-
-    async def _show(self, interaction: discord.Interaction) -> None:
-        self._sync_buttons()
-        await interaction.response.edit_message(embed=self.embed(), view=self, allowed_mentions=NO_MENTIONS)
-
-    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
-    async def previous(self, interaction: discord.Interaction, button: discord.ui.Button[SourcesView]) -> None:
-        self.page = max(0, self.page - 1)
-        await self._show(interaction)
-
-    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
-    async def next(self, interaction: discord.Interaction, button: discord.ui.Button[SourcesView]) -> None:
-        self.page = min(self.last_page, self.page + 1)
-        await self._show(interaction)
 
 
 class SourcesCog(commands.Cog):

@@ -12,48 +12,27 @@ from discord.ext import commands
 from index import Excerpt, QuestionError
 
 from .. import render
-from ..app import NO_MENTIONS
 from ..checks import question_rate, within_question_rate
 from ..delivery import deliver
 from ..errors import send_ephemeral
+from ..paging import PagedView
 from .ask import speaker_autocomplete
 
 if TYPE_CHECKING:
     from ..app import OnRecordBot
 
 
-class QuotesView(discord.ui.View):
+class QuotesView(PagedView):
     """Previous / next through a person's quotes."""
 
     def __init__(self, asked: str, names: Sequence[str], excerpts: Sequence[Excerpt]) -> None:
-        super().__init__(timeout=900)
         self.asked = asked
         self.names = list(names)
         self.excerpts = list(excerpts)
-        self.page = 0
-        self.last_page = max(0, (len(self.excerpts) - 1) // render.QUOTES_PAGE_SIZE)
-        self._sync_buttons()
+        super().__init__(pages=-(-len(self.excerpts) // render.QUOTES_PAGE_SIZE), timeout=900)
 
     def embed(self) -> discord.Embed:
         return render.quotes_embed(self.asked, self.names, self.excerpts, self.page)
-
-    def _sync_buttons(self) -> None:
-        self.previous.disabled = self.page == 0
-        self.next.disabled = self.page >= self.last_page
-
-    async def _show(self, interaction: discord.Interaction) -> None:
-        self._sync_buttons()
-        await interaction.response.edit_message(embed=self.embed(), view=self, allowed_mentions=NO_MENTIONS)
-
-    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
-    async def previous(self, interaction: discord.Interaction, button: discord.ui.Button[QuotesView]) -> None:
-        self.page = max(0, self.page - 1)
-        await self._show(interaction)
-
-    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
-    async def next(self, interaction: discord.Interaction, button: discord.ui.Button[QuotesView]) -> None:
-        self.page = min(self.last_page, self.page + 1)
-        await self._show(interaction)
 
 
 class SpeakersCog(commands.Cog):
