@@ -293,3 +293,32 @@ def test_this_week_means_the_week_before_the_day_of_asking(
 
     assert in_march.excerpts[0].doc_id == "march.txt"  # June's story did not exist yet
     assert in_june.excerpts[0].doc_id == "june.txt"
+
+
+NEWS_STORY = (
+    "The Harlow council met on Tuesday night to settle the future of the old ferry pier.\n\n"
+    "It voted to demolish the pier and build a new one by 2026.\n\n"
+    "Residents had asked for the repairs for years.\n"
+)
+
+
+@pytest.mark.parametrize("walled", [False, True])
+def test_an_excerpt_grows_into_the_next_short_paragraph_but_never_over_furniture(
+    real_embedder: SentenceTransformerEmbedder, tmp_path: Path, walled: bool
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    text = NEWS_STORY.replace("\n\nIt voted", "\n\nADVERTISEMENT\n\nIt voted") if walled else NEWS_STORY
+    (docs / "pier.txt").write_text(text, "utf-8")
+    if walled:
+        (docs / "pier.txt.meta.yaml").write_text("furniture:\n  - ADVERTISEMENT\n", "utf-8")
+    library = Library(make_settings(docs, tmp_path / "index"), embedder=real_embedder)
+    library.rebuild()
+
+    answer = library.ask("What did the Harlow council decide about the old ferry pier on Tuesday night?")
+
+    assert_well_formed(library, answer.excerpts)
+    first = answer.excerpts[0].quote
+    assert all("ADVERTISEMENT" not in e.quote for e in answer.excerpts)
+    # Two one-sentence paragraphs make one quote, unless furniture stands between them.
+    assert ("Tuesday night" in first and "It voted to demolish" in first) is not walled
