@@ -363,7 +363,8 @@ async def test_long_quotes_fit_discord_limits(
     start_bot: BotFactory, standin: DiscordStandIn, workdir: Seed, make_library: LibraryFactory
 ) -> None:
     clause = "the levee held against the water while engineers measured the flow at the northern gate"
-    paragraphs = [f"In survey {n}, engineers reported that " + ", and ".join([clause] * 20) + "." for n in range(7)]
+    # Enough paragraphs for several pages of excerpts even when one excerpt spans two of them.
+    paragraphs = [f"In survey {n}, engineers reported that " + ", and ".join([clause] * 20) + "." for n in range(16)]
     (workdir.docs / "levee-report.md").write_text(
         "---\ntitle: " + "A very long report title about the levee " * 8 + "\nauthor: River Authority\n"
         "published: 2023-04-05\n---\n\n" + "\n\n".join(paragraphs),
