@@ -44,6 +44,9 @@ def main() -> None:
     parser.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength for --fit")
     parser.add_argument("--cache", type=Path, default=REPO / ".onrecord" / "eval-cache")
     parser.add_argument(
+        "--window", type=int, default=0, help="--fit labels a sentence by it and N neighbours on each side"
+    )
+    parser.add_argument(
         "--prior", action="store_true", help="--fit shrinks the weights towards the shipped ones, not towards 0"
     )
     parser.add_argument(
@@ -70,7 +73,7 @@ def main() -> None:
     configs: list[tuple[Weights, Shape]] = [(Weights(), Shape())]
     if args.fit:
         weigh = {name: float(w) for name, w in (item.split("=") for item in args.weigh)}
-        fitted = fit(sets, args.c, frozenset(args.without), weigh, Weights() if args.prior else None)
+        fitted = fit(sets, args.c, frozenset(args.without), weigh, Weights() if args.prior else None, args.window)
         print(f"fitted: {asdict(fitted)}", file=sys.stderr)
         configs += [(fitted, Shape(min_relative=r)) for r in (0.15, 0.0, 0.05, 0.3)]
     for text in args.tries:
@@ -128,9 +131,13 @@ class _Set:
         n = max(len(items), 1)
         return {"hit@1": round(hit1 / n, 4), "hit@3": round(hit3 / n, 4), "doc@1": round(doc1 / n, 4)}
 
-    def labels(self, question: EvalQuestion, evidence: Evidence, *, gold_only: bool = False) -> list[bool]:
+    def labels(
+        self, question: EvalQuestion, evidence: Evidence, *, gold_only: bool = False, window: int = 0
+    ) -> list[bool]:
         """Whether each candidate sentence holds a gold answer (and, with ``gold_only``, lies in one of
-        the documents that hold it: in news the answer's name also turns up in unrelated stories)."""
+        the documents that hold it: in news the answer's name also turns up in unrelated stories);
+        with ``window``, whether it or one of its ``window`` neighbours on each side in the same
+        document does (what an excerpt grown around it would quote)."""
         generation = self.generation
         out = []
         for sentence in evidence.ids.tolist():
@@ -140,7 +147,15 @@ class _Set:
                 if self.file_of.get(source, source) not in question.gold_docs:
                     out.append(False)
                     continue
-            start, end = int(generation.sentence_start[sentence]), int(generation.sentence_end[sentence])
+            first, last = sentence, sentence
+            while window and first > 0 and sentence - first < window and generation.sentence_doc[first - 1] == doc:
+                first -= 1
+            while (
+                window and last + 1 < generation.n_sentences and last - sentence < window
+                and generation.sentence_doc[last + 1] == doc
+            ):  # fmt: skip
+                last += 1
+            start, end = int(generation.sentence_start[first]), int(generation.sentence_end[last])
             out.append(contains_answer(generation.text(doc, start, end), question.answers))
         return out
 
@@ -181,6 +196,7 @@ def fit(
     without: frozenset[str] = frozenset(),
     weigh: dict[str, float] | None = None,
     prior: Weights | None = None,
+    window: int = 0,
 ) -> Weights:
     """Ranking weights fitted on the dev halves of every set together, then a bias for their scale.
 
@@ -200,7 +216,7 @@ def fit(
     for item in sets:
         rows = [(q, e) for q, e in item.halves["dev"] if len(e.ids)]
         for question, evidence in rows:
-            found = item.labels(question, evidence, gold_only=True)
+            found = item.labels(question, evidence, gold_only=True, window=window)
             if not any(found):
                 continue  # nothing to rank first
             blocks.append(evidence.features.astype(np.float64))
