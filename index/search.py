@@ -331,7 +331,8 @@ def gather(
     owners = _owning_chunks(generation, ids)  # (n, 2), -1 where a sentence has one chunk only
     owner_ids = np.unique(owners[owners >= 0])
     slot = np.where(owners >= 0, np.searchsorted(owner_ids, np.maximum(owners, 0)), -1)
-    c_coverage = _coverage(c_lists, owner_ids, _unknown_words(generation.chunk_tokenizer, found.topic))
+    unknown = _unknown_words(generation.chunk_tokenizer, found.topic)
+    c_coverage = _coverage(c_lists, owner_ids, unknown)
     p_dense = _best(generation.cosines("chunks", owner_ids, q), slot)
     p_lexical = _best(c_lexical[owner_ids], slot)
     coverage = _best(c_coverage, slot)
@@ -343,7 +344,7 @@ def gather(
     columns = {
         "in_period": in_period[doc_of],
         "after_asking": after_asking[doc_of],
-        "doc_coverage": _doc_coverage(generation, c_lists, docs, found.topic)[doc_of],
+        "doc_coverage": _doc_coverage(generation, c_lists, docs, unknown)[doc_of],
         "doc_dense": doc_best[doc_of],
         "title_coverage": title_coverage,
         "lede": 1.0 / (1.0 + generation.sentence_paragraph[ids].astype(np.float32)),
@@ -410,25 +411,19 @@ def _dated(generation: Generation, docs: np.ndarray, query: str, today: dt.date)
     return asked is not None, within.astype(np.float32), after.astype(np.float32)
 
 
-def _doc_coverage(generation: Generation, postings: QueryPostings, docs: np.ndarray, topic: str) -> np.ndarray:
-    """For each document row, the idf-weighted share of the query's words found in any of its passages;
-    a word the index has never seen counts as missing. A document's passages are one run of rows, so
-    whether a (sorted) posting list touches it is two binary searches."""
-    if len(docs) == 0 or not postings.lists:
-        return np.zeros(len(docs), dtype=np.float32)
-    n_docs = max(postings.num_docs, 1)
+def _doc_coverage(generation: Generation, postings: QueryPostings, docs: np.ndarray, unknown: int) -> np.ndarray:
+    """For each document row, the idf-weighted share of the query's words found in any of its passages
+    (`_weighted_share`, with ``unknown`` words no source holds). A document's passages are one run of
+    rows, so whether a (sorted) posting list touches it is two binary searches."""
+    if len(docs) == 0:
+        return np.zeros(0, dtype=np.float32)
     first, end = generation.doc_chunks[docs, 0], generation.doc_chunks[docs, 1]
-    found = np.zeros(len(docs), dtype=np.float64)
-    weights = []
-    for rows, _ in postings.lists.values():
-        if not len(rows):
-            continue
-        weight = float(np.log1p(n_docs / len(rows)))
-        weights.append(weight)
-        found += weight * (np.searchsorted(rows, first) < np.searchsorted(rows, end))
-    unknown = _unknown_words(generation.chunk_tokenizer, topic)
-    total = sum(weights) + unknown * _unknown_weight(np.array(weights), n_docs)
-    return (found / total if total > 0 else found).astype(np.float32)
+    words = sorted(postings.lists)
+    held = np.zeros((len(docs), len(words)), dtype=bool)
+    for column, token in enumerate(words):
+        rows = postings.lists[token][0]
+        held[:, column] = np.searchsorted(rows, first) < np.searchsorted(rows, end)
+    return _weighted_share(held, _idf(postings), unknown, postings.num_docs)
 
 
 def _unknown_weight(known_idf: np.ndarray, n_docs: int) -> float:
@@ -460,15 +455,18 @@ def _beside(values: np.ndarray, near_at: np.ndarray, empty: float | bool) -> np.
 
 def _membership(postings: QueryPostings, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Which of the query's distinct words each row holds (rows x words, words ascending), and their idf."""
-    n_docs = max(postings.num_docs, 1)
     words = sorted(postings.lists)
     held = np.zeros((len(rows), len(words)), dtype=bool)
-    idf = np.zeros(len(words), dtype=np.float64)
     for column, token in enumerate(words):
-        posting = postings.lists[token][0]
-        idf[column] = np.log1p(n_docs / len(posting)) if len(posting) else 0.0
-        held[:, column] = _holds(posting, rows)
-    return held, idf
+        held[:, column] = _holds(postings.lists[token][0], rows)
+    return held, _idf(postings)
+
+
+def _idf(postings: QueryPostings) -> np.ndarray:
+    """The idf of each of the query's distinct words (ascending), 0 for a word in no row."""
+    n_docs = max(postings.num_docs, 1)
+    lengths = np.array([len(postings.lists[token][0]) for token in sorted(postings.lists)], dtype=np.float64)
+    return np.where(lengths > 0, np.log1p(n_docs / np.maximum(lengths, 1)), 0.0)
 
 
 def _holds(posting: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -552,10 +550,16 @@ def _unknown_words(tokenizer: Any, query: str) -> int:
 
 
 def _coverage(postings: QueryPostings, rows: np.ndarray, unknown: int = 0) -> np.ndarray:
-    """For each row, the idf-weighted share of the query's distinct words that occur in it; a word
-    the index has never seen counts as missing, as much as the query's known words on average."""
+    """For each row, the idf-weighted share of the query's distinct words that occur in it
+    (`_weighted_share`)."""
     held, idf = _membership(postings, rows)
-    total = float(idf.sum()) + unknown * _unknown_weight(idf, postings.num_docs)
+    return _weighted_share(held, idf, unknown, postings.num_docs)
+
+
+def _weighted_share(held: np.ndarray, idf: np.ndarray, unknown: int, num_docs: int) -> np.ndarray:
+    """Each row's idf-weighted share of the query's words (``held``: rows x words); each of the
+    ``unknown`` words that no source holds counts as missing, as much as the known words on average."""
+    total = float(idf.sum()) + unknown * _unknown_weight(idf, num_docs)
     found: np.ndarray = held @ idf
     return (found / total if total else found).astype(np.float32)
 
