@@ -112,7 +112,10 @@ def build(settings: IndexSettings, embedder: Embedder, progress: Progress | None
 
         # Vectors to reuse: those of the current generation, whatever its format (a damaged one lends none).
         served = current_name(settings.index_dir)
-        pool = VectorPool.of(settings.index_dir / served, embedder, frozenset(kept)) if served and fresh else None
+        checked = previous is not None and previous.name == served  # opening it verified its checksums
+        pool = (
+            VectorPool.of(settings.index_dir / served, embedder, frozenset(kept), checked) if served and fresh else None
+        )
         built = {item.doc.doc_id: item for item in _index_documents(fresh, embedder, chunking, notify, report, pool)}
         ordered = [item for d in documents if (item := kept.get(d.doc_id) or built.get(d.doc_id))]
         for doc_id in {*report.added, *report.changed} - set(built):
@@ -164,9 +167,11 @@ def _previous(settings: IndexSettings, embedder: Embedder, report: BuildReport) 
     if old != wanted:
         # Spans are cut anew, but a sentence or passage whose text is unchanged keeps its vector.
         changed = sorted(k for k in wanted.keys() | old.keys() if k != "extractor" and old.get(k) != wanted.get(k))
-        reasons = ["text extraction changed (an unchanged file now yields other text)"] * (
-            old.get("extractor") != wanted["extractor"]
-        ) + [f"the chunking settings changed ({', '.join(changed)})"] * bool(changed)
+        reasons = []
+        if old.get("extractor") != wanted["extractor"]:
+            reasons.append("text extraction changed (an unchanged file now yields other text)")
+        if changed:
+            reasons.append(f"the chunking settings changed ({', '.join(changed)})")
         report.full_rebuild_reason = "Full rebuild: " + " and ".join(reasons) + "."
         log.info(report.full_rebuild_reason)
         return previous, False
@@ -258,8 +263,8 @@ class VectorPool:
         self._keys = {_text_key(text): (kind, row) for kind, rows in embedded.texts.items() for row, text in rows}
 
     @classmethod
-    def of(cls, folder: Path, embedder: Embedder, skip: frozenset[str]) -> VectorPool | None:
-        embedded = embedded_texts(folder, embedder.name, embedder.dim, skip)
+    def of(cls, folder: Path, embedder: Embedder, skip: frozenset[str], verified: bool = False) -> VectorPool | None:
+        embedded = embedded_texts(folder, embedder.name, embedder.dim, skip, verified=verified)
         return cls(embedded) if embedded is not None else None
 
     def fill(self, texts: Sequence[str], out: np.ndarray) -> list[int]:

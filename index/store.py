@@ -448,18 +448,22 @@ class EmbeddedTexts:
     vectors: dict[str, NpyRows]
 
 
-def embedded_texts(folder: Path, model: str, dim: int, skip: frozenset[str] = frozenset()) -> EmbeddedTexts | None:
+def embedded_texts(
+    folder: Path, model: str, dim: int, skip: frozenset[str] = frozenset(), *, verified: bool = False
+) -> EmbeddedTexts | None:
     """The texts and vectors of the generation in ``folder`` if it was embedded by ``model`` (documents
     named in ``skip`` left out), or None when it cannot be read. Needs only the tables and vector files
-    that every format has, so an index of an older format still lends its vectors to the rebuild."""
+    that every format has, so an index of an older format still lends its vectors to the rebuild.
+    Their checksums are checked unless the caller has just opened the generation (``verified``)."""
     try:
         manifest = json.loads((folder / MANIFEST).read_text("utf-8"))
         if manifest.get("model") != model or manifest.get("dim") != dim:
             return None
-        for name in (DATABASE, "sentences.f16.npy", "chunks.f16.npy"):  # a damaged file lends nothing
-            if _checksum(folder / name) != manifest["checksums"][name]:
-                log.warning("the vectors in %s are not reused: %s does not match its checksum", folder, name)
-                return None
+        files = (DATABASE, "sentences.f16.npy", "chunks.f16.npy")
+        damaged = [] if verified else [n for n in files if _checksum(folder / n) != manifest["checksums"][n]]
+        if damaged:  # a damaged file lends nothing
+            log.warning("the vectors in %s are not reused: %s does not match its checksum", folder, damaged[0])
+            return None
         vectors = {kind: NpyRows(folder / f"{kind}.f16.npy") for kind in ("sentences", "chunks")}
         db = sqlite3.connect(f"file:{folder / DATABASE}?mode=ro", uri=True)
         try:
