@@ -5,6 +5,8 @@ from __future__ import annotations
 import discord
 
 from .app import NO_MENTIONS
+from .delivery import deliver
+from .settings import BotSettings
 
 
 class PagedView(discord.ui.View):
@@ -18,6 +20,14 @@ class PagedView(discord.ui.View):
 
     def embed(self) -> discord.Embed:
         raise NotImplementedError
+
+    async def send(self, interaction: discord.Interaction, settings: BotSettings) -> None:
+        """The first page as the deferred reply; a single page goes without buttons."""
+        if self.last_page == 0:
+            self.stop()
+            await deliver(interaction, settings, embed=self.embed())
+        else:
+            await deliver(interaction, settings, embed=self.embed(), view=self)
 
     def _sync_buttons(self) -> None:
         self.previous.disabled = self.page == 0

@@ -19,6 +19,7 @@ from index import (
     Excerpt,
     Library,
     LibraryStatus,
+    QuestionError,
     SourceInfo,
     SpeakerInfo,
     WhoSaid,
@@ -69,6 +70,16 @@ class LibraryService:
     def check_question(self, question: str) -> str:
         """Instant validation (no I/O): raises `QuestionError` with a message for the member."""
         return self.library.clean_question(question)
+
+    def message_text(self, content: str | None) -> str | None:
+        """A message's text as a question (one line, within the length limit) for the message menus,
+        or None when it has nothing to search for."""
+        text = " ".join((content or "").split())[: self.library.settings.max_question_chars]
+        try:
+            self.check_question(text)
+        except QuestionError:
+            return None
+        return text
 
     async def ask(
         self,

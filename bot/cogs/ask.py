@@ -225,10 +225,8 @@ class AskCog(commands.Cog):
 
     async def find_sources(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Excerpts that best support or relate to a message's text."""
-        text = " ".join((message.content or "").split())[: self.bot.service.library.settings.max_question_chars]
-        try:
-            self.service.check_question(text)
-        except QuestionError:
+        text = self.service.message_text(message.content)
+        if text is None:
             await send_ephemeral(interaction, "That message has no text to look up.")
             return
         await interaction.response.defer(ephemeral=True, thinking=True)

@@ -44,12 +44,7 @@ class SourcesCog(commands.Cog):
     async def sources(self, interaction: discord.Interaction) -> None:
         """List the documents the bot answers from."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        view = SourcesView(await self.service.sources())
-        if view.last_page == 0:
-            view.stop()
-            await deliver(interaction, self.settings, embed=view.embed())
-        else:
-            await deliver(interaction, self.settings, embed=view.embed(), view=view)
+        await SourcesView(await self.service.sources()).send(interaction, self.settings)
 
     @app_commands.command(name="source")
     @app_commands.describe(name="The document (start typing its title or file name).")

@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from index import Excerpt, QuestionError
+from index import Excerpt
 
 from .. import render
 from ..checks import question_rate, within_question_rate
@@ -60,12 +60,7 @@ class SpeakersCog(commands.Cog):
         self.service.check_question(speaker)
         await interaction.response.defer(ephemeral=private, thinking=True)
         names, excerpts = await self.service.quotes(speaker)
-        view = QuotesView(" ".join(speaker.split()), names, excerpts)
-        if view.last_page == 0:
-            view.stop()
-            await deliver(interaction, self.settings, embed=view.embed())
-        else:
-            await deliver(interaction, self.settings, embed=view.embed(), view=view)
+        await QuotesView(" ".join(speaker.split()), names, excerpts).send(interaction, self.settings)
 
     @app_commands.command(name="who-said")
     @app_commands.describe(
@@ -82,10 +77,8 @@ class SpeakersCog(commands.Cog):
 
     async def who_said_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Who the sources say said the quote in a message, and whether the message names the right person."""
-        text = " ".join((message.content or "").split())[: self.service.library.settings.max_question_chars]
-        try:
-            self.service.check_question(text)
-        except QuestionError:
+        text = self.service.message_text(message.content)
+        if text is None:
             await send_ephemeral(interaction, "That message has no text to look up.")
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
