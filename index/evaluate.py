@@ -739,6 +739,22 @@ def cache_key(dataset: DataSet, embedder: Embedder, settings: IndexSettings, hol
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode("utf-8")).hexdigest()[:20]
 
 
+def cached_library(
+    dataset: DataSet,
+    documents: Sequence[CorpusDoc],
+    settings: IndexSettings,
+    embedder: Embedder,
+    cache_root: Path,
+    holdout: float | None,
+) -> tuple[Library, dict[str, str]]:
+    """A library over ``documents`` written as sources in the data set's cache folder (`cache_key`),
+    not yet rebuilt, and the map from its source ids back to the data set's doc ids."""
+    workspace = cache_root / cache_key(dataset, embedder, settings, holdout)
+    cached = settings.model_copy(update={"docs_dir": workspace / "docs", "index_dir": workspace / "index"})
+    doc_ids = write_sources(documents, cached.docs_dir)
+    return Library(cached, embedder=embedder), doc_ids
+
+
 def split_corpus(
     dataset: DataSet, holdout: float | None
 ) -> tuple[list[CorpusDoc], list[EvalQuestion], list[EvalQuestion]]:
@@ -795,13 +811,10 @@ def run_eval(
         raise EvalError("Calibration needs not-in-the-sources probes: add --holdout or --unanswerable.")
 
     model = embedder or load_embedder(settings)
-    workspace = options.cache_root / cache_key(dataset, model, settings, options.holdout)
-    overrides: dict[str, Any] = {"docs_dir": workspace / "docs", "index_dir": workspace / "index"}
     if options.min_score is not None:
-        overrides["min_score"] = options.min_score
-    eval_settings = settings.model_copy(update=overrides)
-    doc_ids = write_sources(documents, eval_settings.docs_dir)
-    library = Library(eval_settings, embedder=model)
+        settings = settings.model_copy(update={"min_score": options.min_score})
+    library, doc_ids = cached_library(dataset, documents, settings, model, options.cache_root, options.holdout)
+    eval_settings, workspace = library.settings, library.settings.docs_dir.parent
     build_started = time.perf_counter()
     build = library.rebuild(progress=notify)
     index_s = time.perf_counter() - build_started

@@ -26,7 +26,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from index import IndexSettings, Library  # noqa: E402
-from index.evaluate import CorpusDoc, DataSet, EvalQuestion, cache_key, load_dataset, split_corpus, write_sources  # noqa: E402
+from index.embedding import load_embedder  # noqa: E402
+from index.evaluate import CorpusDoc, DataSet, EvalQuestion, cached_library, load_dataset, split_corpus  # noqa: E402
 from index.search import CONFIDENCE_FEATURES  # noqa: E402
 
 EVAL = REPO.parent / "shared" / "eval"
@@ -34,11 +35,7 @@ EVAL = REPO.parent / "shared" / "eval"
 
 def _library(dataset: DataSet, documents: list[CorpusDoc], cache: Path, holdout: float | None) -> Library:
     settings = IndexSettings(_env_file=None)  # type: ignore[call-arg]
-    library = Library(settings)
-    workspace = cache / cache_key(dataset, library.embedder, settings, holdout)
-    settings = settings.model_copy(update={"docs_dir": workspace / "docs", "index_dir": workspace / "index"})
-    write_sources(documents, settings.docs_dir)
-    library = Library(settings, embedder=library.embedder)
+    library, _ = cached_library(dataset, documents, settings, load_embedder(settings), cache, holdout)
     library.rebuild()
     return library
 

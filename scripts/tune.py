@@ -28,9 +28,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from index import IndexSettings, Library  # noqa: E402
+from index import IndexSettings  # noqa: E402
 from index.answer import Shape, compose  # noqa: E402
-from index.evaluate import EvalQuestion, cache_key, contains_answer, load_dataset, write_sources  # noqa: E402
+from index.embedding import load_embedder  # noqa: E402
+from index.evaluate import EvalQuestion, cached_library, contains_answer, load_dataset  # noqa: E402
 from index.search import FEATURES, NEGATIVE, Evidence, Weights, gather  # noqa: E402
 from index.store import Generation  # noqa: E402
 
@@ -170,11 +171,7 @@ class _Set:
 def _gather_set(folder: Path, cache: Path) -> _Set:
     settings = IndexSettings(_env_file=None)  # type: ignore[call-arg]
     dataset = load_dataset(folder)
-    library = Library(settings)
-    workspace = cache / cache_key(dataset, library.embedder, settings, None)
-    settings = settings.model_copy(update={"docs_dir": workspace / "docs", "index_dir": workspace / "index"})
-    doc_ids = write_sources(dataset.documents, settings.docs_dir)
-    library = Library(settings, embedder=library.embedder)
+    library, doc_ids = cached_library(dataset, dataset.documents, settings, load_embedder(settings), cache, None)
     library.rebuild()
     generation = library.generation()
     item = _Set(dataset.name, generation, doc_ids)
