@@ -118,6 +118,8 @@ class Excerpt(BaseModel):
     end: int
     score: float
     also: list[AlsoReported] = []
+    # Which collection the source is in ("shared", "guild-<id>"), when an answer draws on several.
+    collection: str | None = None
 
 
 class Answer(BaseModel):
@@ -145,6 +147,8 @@ class Answer(BaseModel):
         for excerpt in data["excerpts"]:
             if not excerpt["also"]:
                 del excerpt["also"]
+            if excerpt["collection"] is None:
+                del excerpt["collection"]
         return data
 
     def abstention(self) -> str:
@@ -169,6 +173,7 @@ class SourceInfo:
     chunks: int
     sentences: int
     chars: int
+    collection: str | None = None  # set when several collections are listed together
 
 
 @dataclass
