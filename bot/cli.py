@@ -16,12 +16,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from index import IndexSettings, Library, LibraryError
+from index import SHARED, Collections, IndexSettings, Library, LibraryError
 
 from . import terminal
 
 log = logging.getLogger(__name__)
 
+COLLECTION_COMMANDS = frozenset({"index", "ask", "speakers", "quotes", "who-said", "sources"})
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 
@@ -59,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         sub.add_argument("--docs", type=Path, help="sources folder (ONRECORD_DOCS_DIR)")
         sub.add_argument("--index", type=Path, help="index folder (ONRECORD_INDEX_DIR)")
+        if name in COLLECTION_COMMANDS:
+            sub.add_argument("--collection", metavar="ID", help="shared (default) or a server's own, guild-<server id>")
         return sub
 
     add("index", _cmd_index, "build or update the index from the sources folder")
@@ -117,6 +120,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _library(args: argparse.Namespace, settings: IndexSettings) -> Library:
+    """The library of the collection asked for (``--collection``; the shared one by default), after
+    moving an index from before collections into place."""
+    return Collections(settings).library(getattr(args, "collection", None) or SHARED)
+
+
 def _settings(args: argparse.Namespace) -> IndexSettings:
     overrides = {}
     if getattr(args, "docs", None):
@@ -127,7 +136,7 @@ def _settings(args: argparse.Namespace) -> IndexSettings:
 
 
 def _cmd_index(args: argparse.Namespace, settings: IndexSettings) -> int:
-    library = Library(settings)
+    library = _library(args, settings)
     with _ProgressBar() as bar:
         report = library.rebuild(progress=bar)
     print(terminal.render_report(report), end="")
@@ -135,7 +144,7 @@ def _cmd_index(args: argparse.Namespace, settings: IndexSettings) -> int:
 
 
 def _cmd_ask(args: argparse.Namespace, settings: IndexSettings) -> int:
-    library = Library(settings)
+    library = _library(args, settings)
     library.clean_question(args.question)  # refuse a bad question before loading anything heavy
     if not library.has_index():
         print(f"No index yet: building it from {settings.docs_dir} first.", file=sys.stderr)
@@ -153,7 +162,7 @@ def _cmd_ask(args: argparse.Namespace, settings: IndexSettings) -> int:
 
 
 def _cmd_speakers(args: argparse.Namespace, settings: IndexSettings) -> int:
-    library = Library(settings)
+    library = _library(args, settings)
     library.ensure_index()
     people = library.speakers()
     if args.json:
@@ -164,7 +173,7 @@ def _cmd_speakers(args: argparse.Namespace, settings: IndexSettings) -> int:
 
 
 def _cmd_quotes(args: argparse.Namespace, settings: IndexSettings) -> int:
-    library = Library(settings)
+    library = _library(args, settings)
     library.ensure_index()
     names, excerpts = library.quotes(args.name, source=args.source)
     if args.json:
@@ -176,7 +185,7 @@ def _cmd_quotes(args: argparse.Namespace, settings: IndexSettings) -> int:
 
 
 def _cmd_who_said(args: argparse.Namespace, settings: IndexSettings) -> int:
-    library = Library(settings)
+    library = _library(args, settings)
     library.clean_question(args.text)
     library.ensure_index()
     result = library.who_said(args.text)
@@ -188,7 +197,7 @@ def _cmd_who_said(args: argparse.Namespace, settings: IndexSettings) -> int:
 
 
 def _cmd_sources(args: argparse.Namespace, settings: IndexSettings) -> int:
-    library = Library(settings)
+    library = _library(args, settings)
     library.ensure_index()
     sources = library.sources()
     if args.json:

@@ -15,7 +15,9 @@ from collections.abc import Sequence
 
 import discord
 
-from index import Answer, BuildReport, Excerpt, LibraryStatus, SourceInfo, WhoSaid
+from index import SHARED, Answer, BuildReport, Excerpt, SourceInfo, WhoSaid
+
+from .service import CollectionStatus
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256
@@ -85,8 +87,14 @@ def shorten(text: str, limit: int, ellipsis: str = "…") -> str:
     return piece + ellipsis
 
 
+def collection_name(collection: str | None) -> str:
+    """How a collection is named to members: the shared library, or the server's own."""
+    return "shared library" if collection == SHARED else "this server's library"
+
+
 def attribution_line(excerpt: Excerpt) -> str:
-    """— **Speaker** · *Title* · outlet · date · location · [link] (all escaped, each within bounds)."""
+    """— **Speaker** · *Title* · outlet · date · location · [link] · collection (all escaped, each
+    within bounds; the collection only when the answer draws on several)."""
     parts: list[str] = []
     if excerpt.speaker:
         parts.append(f"**{shorten(safe(excerpt.speaker), META_LIMIT)}**")
@@ -101,6 +109,8 @@ def attribution_line(excerpt: Excerpt) -> str:
         parts.append(f"[link](<{excerpt.url}>)")
     elif excerpt.path:
         parts.append(code(excerpt.path, META_LIMIT))
+    if excerpt.collection:
+        parts.append(collection_name(excerpt.collection))
     return "— " + " · ".join(parts)
 
 
@@ -237,6 +247,8 @@ def sources_embed(sources: Sequence[SourceInfo], page: int, page_size: int = 10)
         author = shorten(safe(info.author or ""), META_LIMIT)
         meta = " · ".join(x for x in (author, info.published.isoformat() if info.published else "") if x)
         value = code(info.doc_id) + (f"\n{meta}" if meta else "") + f"\n{info.chunks} chunks"
+        if info.collection:
+            value += f" · {collection_name(info.collection)}"
         embed.add_field(name=shorten(safe(info.title), TITLE_LIMIT), value=shorten(value, FIELD_LIMIT), inline=False)
     embed.set_footer(text=f"Page {page + 1} of {total_pages}")
     return embed
@@ -257,16 +269,27 @@ def source_embed(info: SourceInfo) -> discord.Embed:
 
 
 def status_embed(
-    status: LibraryStatus, *, uptime_s: float, answered: int, abstained: int, rebuilding: bool
+    collections: Sequence[CollectionStatus], *, uptime_s: float, rebuilding: Sequence[str] = ()
 ) -> discord.Embed:
+    """What each collection a server reads serves, and the server's own answer counts."""
     embed = discord.Embed(title="OnRecord status", colour=ANSWER_COLOUR)
-    embed.add_field(name="Documents", value=str(status.documents))
-    embed.add_field(name="Chunks", value=str(status.chunks))
-    embed.add_field(name="Sentences", value=str(status.sentences))
-    embed.add_field(name="Model", value=safe(status.model), inline=False)
-    embed.add_field(name="Index built", value=status.built_at or "never")
+    model = next((c.status.model for c in collections if c.status is not None), None)
+    for item in collections[: FIELDS_LIMIT - 4]:
+        name = collection_name(item.collection).capitalize()
+        if item.status is None:
+            value = "Nothing indexed yet."
+        else:
+            status = item.status
+            value = (
+                f"{status.documents} documents, {status.chunks} chunks, {status.sentences} sentences\n"
+                f"Index built {status.built_at or 'never'}"
+            )
+        if item.collection in rebuilding:
+            value += "\nRebuild running now"
+        embed.add_field(name=name, value=shorten(value, FIELD_LIMIT), inline=False)
+    counted = next((c.counters for c in collections if c.counters), {})
+    embed.add_field(name="Answered / abstained", value=f"{counted.get('answered', 0)} / {counted.get('abstained', 0)}")
     embed.add_field(name="Uptime", value=str(dt.timedelta(seconds=int(uptime_s))))
-    embed.add_field(name="Answered / abstained", value=f"{answered} / {abstained}")
-    if rebuilding:
-        embed.add_field(name="Rebuild", value="running now", inline=False)
+    if model:
+        embed.add_field(name="Model", value=safe(model), inline=False)
     return embed

@@ -54,11 +54,14 @@ class _Open:
 class Collections:
     """Every collection of a data folder, opened on demand and sharing one model."""
 
-    def __init__(self, settings: IndexSettings, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self, settings: IndexSettings, embedder: Embedder | None = None, *, library_class: type[Library] = Library
+    ) -> None:
         self.settings = settings
         self.queries = QueryVectors(settings, embedder)
+        self._library_class = library_class  # a subclass lets a test hold a rebuild, or fail one
         migrate_single_library(settings)
-        self.shared = Library(settings, queries=self.queries)
+        self.shared = library_class(settings, queries=self.queries)
         self._open: OrderedDict[str, _Open] = OrderedDict()
         self._states: dict[str, State] = {}
         self._lock = threading.Lock()
@@ -89,7 +92,7 @@ class Collections:
         settings = self.settings.model_copy(update={"docs_dir": folder / "docs", "index_dir": folder / "index"})
         settings.docs_dir.mkdir(parents=True, exist_ok=True)
         quota = Quota(self.settings.max_sources_per_guild, int(self.settings.max_mb_per_guild * 1e6))
-        return Library(settings, queries=self.queries, quota=quota)
+        return self._library_class(settings, queries=self.queries, quota=quota)
 
     def _beyond_limits(self, now: float) -> list[Library]:
         """Take out of the open set the least used collections beyond the limit and the idle ones
@@ -153,7 +156,7 @@ class Collections:
             answers.append(
                 (name, library.ask(question, source=source, context=context, limit=limit, now=now, speaker=speaker))
             )
-        return merge_answers(answers, limit, labelled=len(collections) > 1)
+        return merge_answers(answers, limit, labelled=len(self._present(collections)) > 1)
 
     def _serving(self, collections: Sequence[str]) -> list[str]:
         serving = [name for name in dict.fromkeys(collections) if self.has_index(name)]
@@ -175,9 +178,10 @@ class Collections:
     def sources(self, collections: Sequence[str]) -> list[SourceInfo]:
         """Every document of the collections, each saying its collection when there are several."""
         listed: list[SourceInfo] = []
-        for name in self._present(collections):
+        present = self._present(collections)
+        for name in present:
             for info in self.library(name).sources():
-                listed.append(replace(info, collection=name) if len(collections) > 1 else info)
+                listed.append(replace(info, collection=name) if len(present) > 1 else info)
         return listed
 
     def speakers(self, collections: Sequence[str], typed: str = "") -> list[SpeakerInfo]:
@@ -198,20 +202,21 @@ class Collections:
         """A person's quotations in any of the collections, the newest source first."""
         names: list[str] = []
         excerpts: list[Excerpt] = []
-        labelled = len(collections) > 1
-        for name in self._present(collections):
+        present = self._present(collections)
+        for name in present:
             found, quoted = self.library(name).quotes(speaker)
             names += [n for n in found if n not in names]
-            excerpts += [_labelled(e, name, labelled) for e in quoted]
+            excerpts += [_labelled(e, name, len(present) > 1) for e in quoted]
         excerpts.sort(key=lambda e: e.published or dt.date.min, reverse=True)
         return names, excerpts
 
     def who_said(self, collections: Sequence[str], text: str) -> WhoSaid:
         """Where any of the collections hold ``text``, the closest match first."""
         found: WhoSaid | None = None
-        labelled = len(collections) > 1
-        for name in self._present(collections):
+        present = self._present(collections)
+        for name in present:
             result = self.library(name).who_said(text)
+            labelled = len(present) > 1
             matches = [m.model_copy(update={"excerpt": _labelled(m.excerpt, name, labelled)}) for m in result.matches]
             found = (
                 result.model_copy(update={"matches": matches})
