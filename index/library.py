@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 
 # Zero-width characters and every bidirectional control (ALM U+061C, the isolates U+2066-2069 too).
 _INVISIBLE = re.compile(r"[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
-_MENTION = re.compile(r"<(?:@[!&]?|#)\d+>|@(?:everyone|here)\b")
 # A link says nothing the sources could match: a masked link keeps its text, a bare address goes.
 _MASKED_LINK = re.compile(r"\[([^\]]*)\]\(\s*<?https?://[^)\s]*>?\s*\)")
 _ADDRESS = re.compile(r"<?\bhttps?://\S+")
@@ -338,7 +337,6 @@ class Library:
         """The searchable text of a question, or `QuestionError` saying what is wrong with it."""
         text = unicodedata.normalize("NFKC", question or "")
         text = _INVISIBLE.sub("", text)
-        text = _MENTION.sub(" ", text)
         text = _MARKUP.sub(" ", _ADDRESS.sub(" ", _MASKED_LINK.sub(r"\1", text)))
         text = " ".join(text.split())
         if len(text) > self.settings.max_question_chars:
