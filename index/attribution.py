@@ -632,7 +632,7 @@ def _subject_cue(tokens: Sequence[_Token], start: int, v: int) -> _Cue | None:
 
 
 def _sentence_start(tokens: Sequence[_Token], k: int) -> int:
-    while k > 0 and not (tokens[k - 1].text in _SENTENCE_END or tokens[k - 1].kind == "quote"):
+    while k > 0 and not _ends_sentence(tokens, k - 1):
         k -= 1
     return max(k, 0)
 
@@ -708,6 +708,15 @@ def _descriptor(tokens: Sequence[_Token], k: int) -> bool:
         return token.text in _DESCRIPTORS
     # a capitalised word is a descriptor only where a lowercase one follows it ("Florida developer Mel")
     return k + 1 < len(tokens) and tokens[k + 1].kind == "word" and tokens[k + 1].text in _DESCRIPTORS
+
+
+def _ends_sentence(tokens: Sequence[_Token], k: int) -> bool:
+    """A sentence ends at ``k``: a full stop, a quotation, or a closing mark after a full stop (a short
+    quotation is narration: 'Sanders called it “arbitrary.” Josh Hendler … warned')."""
+    token = tokens[k]
+    if token.text in _SENTENCE_END or token.kind == "quote":
+        return True
+    return token.text in _CLOSERS and k > 0 and tokens[k - 1].text in _SENTENCE_END
 
 
 def _opens_clause(tokens: Sequence[_Token], k: int) -> bool:
@@ -874,10 +883,12 @@ class _Names:
             self.places.setdefault(surname, []).append((tokens[k].start, name))
         else:
             self.alone.add(surname)
-        opening = k == 0 or tokens[k - 1].text in _SENTENCE_END or tokens[k - 1].kind == "quote"
+        opening = k == 0 or _ends_sentence(tokens, k - 1)
         opening = opening or all(t.text in _FUNCTION for t in tokens[max(0, k - 1) : k]) or _opens_clause(tokens, k)
         # "…, Kennedy said": the subject of a speech verb wherever the clause stands
-        opening = opening or (end + 1 < len(tokens) and tokens[end + 1].text in _VERBS)
+        opening = opening or (
+            end + 1 < len(tokens) and tokens[end + 1].text in _VERBS and not _reported(tokens, k, end)
+        )
         # "As for Trump, he said": a name set before its pronoun is the clause's subject too
         opening = opening or (
             end + 2 < len(tokens) and tokens[end + 1].text == "," and tokens[end + 2].text.lower() in _PRONOUNS
@@ -983,6 +994,13 @@ class _Names:
         return any(full.split()[0] in first_names() for full in self.full.get(surname, {}))
 
 
+def _reported(tokens: Sequence[_Token], k: int, end: int) -> bool:
+    """The name at ``k``..``end`` and the verb after it are reported, not speech: "said Trump continued to
+    hurt his cause" (a clause after a speech verb or "that"), "Trump promised to" (a verb of intent)."""
+    after = end + 2 < len(tokens) and tokens[end + 2].text == "to"
+    return after or (k > 0 and (tokens[k - 1].text.lower() in _VERBS or tokens[k - 1].text == "that"))
+
+
 def _headline(text: str, para: Span, number: int) -> bool:
     """A title-case opening line or heading: its capitalised words are no evidence of a name."""
     piece = text[para.start : para.end]
@@ -1017,6 +1035,9 @@ def _attribute(parsed: Sequence[_Paragraph], names: _Names) -> None:
             if quote.speaker is None:
                 floor = parsed[max(0, number - 2)].span.start
                 _assign(quote, paragraph, names, recent, floor)
+            if quote.speaker and quote.via != "nominal":
+                # "…, said Christine Link. “…,” she said": an earlier quotation of the paragraph counts
+                recent.append((number, quote.start, quote.speaker))
         paragraph_speakers = {q.speaker for q in paragraph.quotes if q.speaker}
         for quote in paragraph.quotes:
             if quote.speaker is None and len(paragraph_speakers) == 1 and not paragraph.label:
@@ -1035,8 +1056,9 @@ def _attribute(parsed: Sequence[_Paragraph], names: _Names) -> None:
                 if reported is not None:
                     _take(quote, reported, names, recent, parsed[max(0, number - 3)].span.start)
                     quote.via = "reported" if quote.speaker else ""
-            if quote.speaker and quote.via != "nominal":
+            if quote.speaker and quote.via != "nominal" and (number, quote.start, quote.speaker) not in recent:
                 recent.append((number, quote.start, quote.speaker))
+        recent.sort(key=lambda r: r[1])
         previous = paragraph.quotes[-1] if paragraph.quotes else None
 
 
