@@ -36,6 +36,8 @@ from importlib import resources
 
 from .models import Sentence, Span
 
+# bump when what `speakers` returns changes: indexes built with another version are rebuilt
+VERSION = 5
 _BLANK = "\u2592"  # stands for quoted text in the narration
 _OPENERS = '“"«'
 _CLOSERS = '”"»'
@@ -226,6 +228,7 @@ class _Mention:
     position: int
     surname: str
     subject: bool  # opens its sentence
+    name: str = ""  # as written, when it is a full name ("Jane Sanders")
 
 
 @dataclass
@@ -395,6 +398,10 @@ def _cues(tokens: Sequence[_Token]) -> list[_Cue]:
         elif low in _ING_VERBS and v > 0 and tokens[v - 1].text in (",", "—", "–", "by"):  # "ended by saying"
             cue = _sentence_subject(tokens, v)
             if cue is not None:
+                # 'She followed that by saying, “…”': it introduces the quotation after it, never the one before
+                ahead = v + 1 + (v + 1 < len(tokens) and tokens[v + 1].text in (",", ":"))
+                if ahead < len(tokens) and tokens[ahead].kind == "quote":
+                    cue = _Cue(cue.start, cue.end, cue.kind, cue.name, cue.inverted, True, cue.needs_person)
                 cues.append(cue)
     cues.extend(_dash_bylines(tokens))
     cues.extend(_colon_cues(tokens, cues))
@@ -893,7 +900,8 @@ class _Names:
         opening = opening or (
             end + 2 < len(tokens) and tokens[end + 1].text == "," and tokens[end + 2].text.lower() in _PRONOUNS
         )
-        self.mentions.append(_Mention(tokens[k].start, surname, opening))
+        full = name if len(parts) >= 2 and parts[0] not in _HONORIFICS else ""
+        self.mentions.append(_Mention(tokens[k].start, surname, opening, full))
         if end + 2 < len(tokens) and tokens[end + 1].text == "," and tokens[end + 2].text == "who":
             self.described.add(surname)
 
@@ -1139,6 +1147,11 @@ def _same_sentence(paragraph: _Paragraph, start: int, end: int) -> bool:
     return not any(t.text in _SENTENCE_END or t.kind == "quote" for t in _between(paragraph, start, end))
 
 
+def _sex_of(name: str) -> str | None:
+    """The sex a full name's first name shows ("m", "f"), or None."""
+    return first_names().get(name.split()[0]) or None
+
+
 def _resolve_pronoun(cue: _Cue, names: _Names, recent: list[tuple[int, int, str]], floor: int) -> str | None:
     """The person a "he"/"she" speaker is, when the evidence is clear; else None.
 
@@ -1155,15 +1168,26 @@ def _resolve_pronoun(cue: _Cue, names: _Names, recent: list[tuple[int, int, str]
 
     quoted = [r for r in recent if r[1] >= floor and agrees(r[2])]
     previous = quoted[-1] if quoted else None
+
+    def mention_agrees(mention: _Mention) -> bool:
+        # "Jane Sanders made it clear …": her own first name tells her sex beside Bernie Sanders
+        sex = first_names().get(mention.name.split()[0]) if mention.name else None
+        return sex == gender if sex else agrees(mention.surname)
+
+    def named(mention: _Mention) -> str:
+        return (
+            mention.name if mention.name and _sex_of(mention.name) else names.expand(mention.surname, mention.position)
+        )
+
     subjects = [
         m
         for m in names.mentions
-        if m.subject and floor <= m.position < cue.start and names.person(m.surname) and agrees(m.surname)
+        if m.subject and floor <= m.position < cue.start and names.person(m.surname) and mention_agrees(m)
     ]
     subject = subjects[-1] if subjects else None
     if previous is None:
-        return names.expand(subject.surname, subject.position) if subject else None
+        return named(subject) if subject else None
     speaker = previous[2]
     if subject is None or subject.position < previous[1] or speaker.split()[-1] == subject.surname:
         return speaker
-    return names.expand(subject.surname, subject.position)  # a new person took over the stretch after that quotation
+    return named(subject)  # a new person took over the stretch after that quotation

@@ -444,3 +444,23 @@ def test_a_short_quotation_ending_a_sentence_ends_it() -> None:
         + "“It will cost a great deal of money,” she said."
     )
     assert found["“It will cost a great deal of money,” she said."] == "Maria Lopez"
+
+
+def test_a_full_name_tells_its_own_sex_beside_a_relative_of_the_same_surname() -> None:
+    found = synthetic(
+        LEAD
+        + "Paul Green spoke first, and Green thanked his staff.\n\n"
+        + "Maria Green made it clear that her husband would not back down.\n\n"
+        + LATER.format(pronoun="she")
+    )
+    assert found[LATER.format(pronoun="she")] == "Maria Green"
+
+
+def test_a_saying_cue_before_a_quotation_never_names_the_one_before_it() -> None:
+    found = synthetic(
+        LEAD
+        + "Tom Baker spoke at the hearing.\n\n"
+        + f'Asked about the delay, Maria Lopez said, "{QUOTE}." He followed that by saying, "It will cost a lot."'
+    )
+    assert found[f'Asked about the delay, Maria Lopez said, "{QUOTE}."'] == "Maria Lopez"
+    assert found['He followed that by saying, "It will cost a lot."'] == "Tom Baker"
