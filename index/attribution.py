@@ -13,7 +13,10 @@ paragraph's when it opens the paragraph and the previous one ended in a quotatio
 said.") is resolved only when the evidence is clear: the previous quotation's speaker in the same
 stretch of text and the last person named at the start of a sentence agree, or only one of them exists.
 "He" or "she" never takes a person of the other sex, as titles ("Mrs."), the first name (US Census 1990
-first-name lists, shipped by the `names` package) or pronouns beside the name show it. A sentence
+first-name lists, shipped by the `names` package) or pronouns beside the name show it; a full name's
+own first name decides for that mention ("Jane Sanders" beside Bernie Sanders). A quotation earlier in
+the same paragraph is a previous quotation too, and a name inside a reported clause ("said Trump
+continued to …") opens no sentence. A sentence
 "opens" with a person past opening words, an introductory phrase and its comma, and descriptors ("On
 Thursday, Sanders …", "Former Pennsylvania governor Ed Rendell …"). A colon opening a quotation names
 its speaker ("Clinton: “…”", "Mitch McConnell … delivered a blunt message: “…”"), and a paragraph that is
