@@ -69,7 +69,7 @@ def chunking_settings(settings: IndexSettings, embedder: Embedder) -> dict[str, 
         "chunk_tokens": min(settings.chunk_tokens, embedder.max_tokens),
         "chunk_overlap": settings.chunk_overlap,
         "segmenter": 2,  # bump when segmentation changes: spans of old indexes differ
-        "attribution": 4,  # bump when speaker attribution changes: the speakers old indexes stored differ
+        "attribution": attribution.VERSION,  # the speakers old indexes stored differ when attribution changes
         "extractor": EXTRACTOR_VERSION,  # an unchanged file yields other text when extraction changes
     }
 

@@ -69,7 +69,7 @@ def test_the_manifest_records_model_chunking_hashes_and_build_time(tmp_path: Pat
     assert manifest["model"] == "fake-hash"
     assert manifest["dim"] == 64
     assert manifest["chunking"] == {
-        "chunk_tokens": 256, "chunk_overlap": 1, "segmenter": 2, "attribution": 4, "extractor": EXTRACTOR_VERSION
+        "chunk_tokens": 256, "chunk_overlap": 1, "segmenter": 2, "attribution": 5, "extractor": EXTRACTOR_VERSION
     }  # fmt: skip
     hashes = manifest["documents"]
     assert isinstance(hashes, dict) and set(hashes) == set(CORPUS)
