@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -69,8 +70,10 @@ class OnRecordBot(commands.AutoShardedBot):
         self.question_rate = QuestionRate(settings.ask_rate, settings.ask_per_seconds)
         self.answers = AnswerStore(settings.state_dir / "answers.sqlite3", settings.answer_keep_days)
         self.tree.on_error = on_tree_error  # type: ignore[method-assign]
+        self._closer: asyncio.Task[None] | None = None
 
     async def setup_hook(self) -> None:
+        self._closer = asyncio.create_task(self._close_idle_collections(), name="onrecord-close-idle")
         report = await self.service.prepare()
         if report is not None:
             log.info("built the index before answering: %d documents, %d chunks", report.documents, report.chunks)
@@ -87,8 +90,22 @@ class OnRecordBot(commands.AutoShardedBot):
             log.info("synced %d global commands", len(synced))
 
     async def close(self) -> None:
+        if self._closer is not None:
+            self._closer.cancel()
         await super().close()
         self.answers.close()
+
+    async def _close_idle_collections(self, every_s: float = 60.0) -> None:
+        """Close the servers' collections nobody has asked for a while (they reopen on the next question)."""
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                closed = await asyncio.to_thread(self.service.collections.close_idle)
+            except Exception:
+                log.exception("closing idle collections failed")
+                continue
+            if closed:
+                log.info("closed %d idle collections", closed)
 
     async def on_message(self, message: discord.Message) -> None:
         """Mentions are handled by the ask cog; there are no prefix commands to process."""

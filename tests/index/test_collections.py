@@ -100,7 +100,8 @@ def test_a_servers_sources_reach_only_that_server(tmp_path: Path, real_embedder:
     collections.library(a).rebuild()
 
     quoted_b = collections.ask("What do the cartels need to make fentanyl?", [b, SHARED])
-    assert quoted_b.answered and all(e.collection == SHARED for e in quoted_b.excerpts)
+    assert quoted_b.answered and {e.doc_id for e in quoted_b.excerpts} == {p.name for p in DOCS.glob("*.txt")}
+    assert all(e.collection is None for e in quoted_b.excerpts)  # one collection serves B: no labels
     assert not any("powders" in e.quote for e in quoted_b.excerpts)
     assert [s.doc_id for s in collections.sources([b, SHARED]) if s.collection == b] == []
     assert {s.collection for s in collections.sources([a, SHARED])} == {a, SHARED}
@@ -178,3 +179,22 @@ def test_an_index_from_before_collections_moves_to_the_shared_collection(
     assert not settings.legacy_index_dir.exists()
     assert collections.shared.status().generation == built  # served as it was: nothing rebuilt
     assert not migrate_single_library(settings)  # once only
+
+
+def test_a_library_serves_the_generation_another_process_made_current(
+    tmp_path: Path, fake_embedder: HashEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scale-out: one process builds the shared collection, the others serve its new generation."""
+    import index.library
+
+    monkeypatch.setattr(index.library, "CURRENT_CHECK_S", 0.0)
+    _write(tmp_path / "docs", ["harbour.md"])
+    builder = Collections(_settings(tmp_path), embedder=fake_embedder).shared
+    builder.rebuild()
+    server = Collections(_settings(tmp_path), embedder=fake_embedder).shared
+    before = server.status().generation
+    _write(tmp_path / "docs", ["orchard.md"])
+    after = builder.rebuild().generation
+
+    assert server.status().generation == after != before
+    assert {s.doc_id for s in server.sources()} == {"harbour.md", "orchard.md"}
