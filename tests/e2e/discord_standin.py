@@ -934,6 +934,10 @@ class DiscordStandIn:
         assert not self.unserved, f"unserved requests: {[f'{r.method} {r.path}' for r in self.unserved]}"
         assert not self.faults, f"stand-in faults: {self.faults}"
 
+    def connected_shards(self) -> list[tuple[int, int]]:
+        """The ``(shard_id, shard_count)`` of every identified gateway connection, sorted."""
+        return sorted(k for k, g in self._gateways.items() if g.identified)
+
     def errors(self) -> list[Recorded]:
         """Recorded requests that were answered with an error status."""
         return [r for r in self.requests if r.status >= 400]
