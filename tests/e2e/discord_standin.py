@@ -16,6 +16,14 @@ Typical use::
     async with DiscordStandIn() as standin, running(standin, make_bot()):
         interaction = await standin.slash("ask", {"question": "What is it?"})
         message = await interaction.wait_final()
+
+Several guilds and shards (one bot process per shard, each started with `running`)::
+
+    async with DiscordStandIn(shard_count=2) as standin:
+        other = standin.add_guild("b", shard=1)          # the default guild is on shard 0
+        other.add_member(standin.app_owner)               # the application's owner, a member of b
+        async with running(standin, bot_for([0])), running(standin, bot_for([1])):
+            answer = await (await standin.slash("ask", {...}, user="owner", guild="b")).wait_final()
 """
 
 from __future__ import annotations
@@ -773,7 +781,9 @@ class DiscordStandIn:
     IDENTIFY with (fewer: closed with 4011, an impossible shard: 4010). Each connection is one shard;
     it is sent READY and GUILD_CREATE for the guilds of that shard only (``(guild_id >> 22) % count``),
     and every event about a guild goes to the connections holding its shard (DMs: shard 0). An
-    interaction no connection holds is not delivered (``Interaction.delivered``), as on Discord.
+    interaction no connection holds is not delivered (``Interaction.delivered``), as on Discord; with
+    no connection at all, making one raises RuntimeError (the test forgot to start the bot).
+    `drop_connection` closes a shard's connection as a gateway restart does (the bot RESUMEs).
 
     What a test reads: ``requests`` (every HTTP request, in order), ``unserved`` (those to routes the
     stand-in does not serve), ``faults`` (stand-in bugs), ``commands`` (the last synced command list;
@@ -933,6 +943,16 @@ class DiscordStandIn:
         """Fail when a request went to a route the stand-in does not serve, or the stand-in broke."""
         assert not self.unserved, f"unserved requests: {[f'{r.method} {r.path}' for r in self.unserved]}"
         assert not self.faults, f"stand-in faults: {self.faults}"
+
+    async def drop_connection(self, shard: int = 0, *, code: int = 4000) -> None:
+        """Close the gateway connection holding ``shard`` with ``code``, as Discord does when a
+        gateway node goes away (4000: discord.py reconnects and RESUMEs the session)."""
+        held = [g for (shard_id, _), g in self._gateways.items() if shard_id == shard]
+        if not held:
+            raise LookupError(f"no connection holds shard {shard}; connected: {self.connected_shards()}")
+        for gateway in held:
+            gateway.ready = False
+            await gateway.socket.close(code=code, message=b"Dropped by the stand-in.")
 
     def connected_shards(self) -> list[tuple[int, int]]:
         """The ``(shard_id, shard_count)`` of every identified gateway connection, sorted."""

@@ -618,3 +618,11 @@ async def test_a_wrong_shard_is_closed_as_discord_does(shard_ids: list[int], sha
                 pass
         assert closed.value.code == code
         assert standin.identifies == []
+
+
+async def test_a_dropped_shard_resumes_its_session(standin: DiscordStandIn, bot: TinyBot) -> None:
+    await standin.drop_connection(0)
+    await standin.wait_ready()
+    answer = await (await standin.slash("echo", {"text": "still here"})).wait_final()
+    assert answer["content"] == "still here"
+    assert len(standin.identifies) == 1 and standin.connected_shards() == [(0, 1)]
