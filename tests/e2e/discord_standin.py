@@ -33,6 +33,7 @@ import contextlib
 import copy
 import json
 import logging
+import math
 import mimetypes
 import secrets
 import time
@@ -618,6 +619,7 @@ class StandInGuild:
             raise ValueError(f"roles {sorted(unknown)} are not roles of {self!r}")
         self.users[key or user.key] = user
         self._member_roles[user.id] = tuple(roles)
+        self._standin.people.setdefault(user.id, user)
         return user
 
     def user(self, key: str) -> StandInUser:
@@ -777,7 +779,8 @@ class DiscordStandIn:
     (``standin.guild.add_member(standin.app_owner)``); ``team_member_ids`` (and
     ``team_read_only_ids``) make the application team-owned, as discord.py's ``is_owner`` reads it.
 
-    Shards: ``shard_count`` is what GET /gateway/bot recommends, and the fewest shards a bot may
+    Shards: ``shard_count`` (settable until the bots connect; the default guild is on shard 0 for
+    any count dividing 48) is what GET /gateway/bot recommends, and the fewest shards a bot may
     IDENTIFY with (fewer: closed with 4011, an impossible shard: 4010). Each connection is one shard;
     it is sent READY and GUILD_CREATE for the guilds of that shard only (``(guild_id >> 22) % count``),
     and every event about a guild goes to the connections holding its shard (DMs: shard 0). An
@@ -819,7 +822,9 @@ class DiscordStandIn:
         self.channels: dict[str, Payload] = {}
         self.threads: dict[str, Payload] = {}
         self.guilds: dict[str, StandInGuild] = {}
-        main = StandInGuild(self, "main", self._ids.on_shard(0, shard_count), "OnRecord Test Server", "")
+        # On shard 0 for any shard_count dividing 48 too, so a test may set shard_count later.
+        main_id = self._ids.on_shard(0, math.lcm(48, shard_count))
+        main = StandInGuild(self, "main", main_id, "OnRecord Test Server", "")
         self.guilds["main"] = main
         self.guild = main
         self.bot_user = StandInUser("bot", self.bot_user_id, "onrecord-test", (main.bot_role_id,), bot=True)

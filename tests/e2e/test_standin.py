@@ -597,8 +597,10 @@ async def test_two_processes_split_the_shards(log_errors: RecordingHandler) -> N
 
 
 async def test_an_auto_sharded_bot_takes_the_recommended_shards(log_errors: RecordingHandler) -> None:
-    async with DiscordStandIn(shard_count=2) as standin:
+    async with DiscordStandIn() as standin:
+        standin.shard_count = 2
         other = standin.add_guild("b", shard=1)
+        assert (standin.guild.shard, other.shard) == (0, 1)
         sharded = ShardBot(None, None)
         async with running(standin, sharded):
             assert sharded.shard_count == 2 and sorted(sharded.shards) == [0, 1]
