@@ -1354,6 +1354,13 @@ class DiscordStandIn:
                         "permissions": str(guild.permissions_of(person)),
                     }
                 value = person.id
+            elif option_type == OPTION_TYPES["role"]:
+                # A role option carries the role's id and, in ``resolved``, the role as the guild has it.
+                role = next((r for r in (guild or self.guild).roles if r["id"] == str(value)), None)
+                if role is None:
+                    raise ValueError(f"no role {value!r} in guild {(guild or self.guild).key!r}")
+                resolved.setdefault("roles", {})[role["id"]] = role
+                value = role["id"]
             built.append({"name": name, "type": option_type, "value": value})
         return built
 
