@@ -197,10 +197,10 @@ class LibraryService:
         return await asyncio.to_thread(self._quiet, lambda: self.collections.speakers(where.collections, typed), [])
 
     async def quotes(self, where: Where, speaker: str) -> tuple[list[str], list[Excerpt]]:
-        return await asyncio.to_thread(self.collections.quotes, where.collections, speaker)
+        return await asyncio.to_thread(self.collections.quotes, where.collections, without_mentions(speaker))
 
     async def who_said(self, where: Where, text: str) -> WhoSaid:
-        return await asyncio.to_thread(self.collections.who_said, where.collections, text)
+        return await asyncio.to_thread(self.collections.who_said, where.collections, without_mentions(text))
 
     async def sources(self, where: Where) -> list[SourceInfo]:
         return await asyncio.to_thread(self.collections.sources, where.collections)

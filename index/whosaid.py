@@ -88,7 +88,6 @@ _CLAIM_PATTERNS = [
     re.compile(rf"^\W*(?P<name>{_CAPITAL_NAME.pattern})\s*(?:,[^,]{{1,60}},\s*)?(?:{_SPEECH}\b|:)"),
     re.compile(rf"(?:{_SPEECH}|[-–—―]+|~)\s*(?:by\s+)?(?P<name>{_CAPITAL_NAME.pattern})\W*$"),
 ]
-_MENTION = re.compile(r"<(?:@[!&]?|#)\d+>|@(?:everyone|here)\b|https?://\S+")
 
 
 def reduced(text: str) -> str:
@@ -107,8 +106,9 @@ class Lookup:
 
 
 def split_claim(text: str) -> Lookup:
-    """The quoted part of a text (the longest span in quotation marks, if any) and the rest."""
-    text = " ".join(_MENTION.sub(" ", text).split())
+    """The quoted part of a text (the longest span in quotation marks, if any) and the rest. The text
+    is a cleaned question (`Library.clean_question`: no links, one line)."""
+    text = " ".join(text.split())
     quoted = [m for m in _QUOTED.finditer(text) if len(m.group("quote").split()) >= 3]
     if quoted:
         best = max(quoted, key=lambda m: len(m.group("quote")))
