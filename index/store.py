@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 
 from .errors import CorruptIndexError, NoIndexError
+from .files import TEMP_PREFIX, atomic_folder, atomic_write
 from .models import Chunk, Document, Sentence, SourceInfo, normalised, page_number
 
 log = logging.getLogger(__name__)
@@ -586,9 +587,7 @@ def write_generation(
     index_dir.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     final = index_dir / f"gen-{stamp}"
-    tmp = index_dir / f".tmp-{stamp}-{os.getpid()}"
-    tmp.mkdir()
-    try:
+    with atomic_folder(final) as tmp:
         sentence_texts, chunk_texts = _write_database(tmp / DATABASE, documents)
         _write_vectors(tmp / "sentences.f16.npy", documents, "sentences", dim)
         kinds = {
@@ -606,12 +605,7 @@ def write_generation(
             sentences=len(sentence_texts), chunks=len(chunk_texts), checksums=checksums, vector_index=kinds,
         )  # fmt: skip
         (tmp / MANIFEST).write_text(json.dumps(manifest.__dict__, indent=1, sort_keys=True), "utf-8")
-        _fsync_tree(tmp)
-        os.replace(tmp, final)
-        set_current(index_dir, final.name)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    set_current(index_dir, final.name)
     return final
 
 
@@ -748,30 +742,9 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _fsync_tree(folder: Path) -> None:
-    for path in folder.rglob("*"):
-        if path.is_file():
-            with path.open("rb") as handle:
-                os.fsync(handle.fileno())
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def set_current(index_dir: Path, name: str) -> None:
     """Point CURRENT at a generation atomically."""
-    tmp = index_dir / f".{CURRENT}.{os.getpid()}.tmp"
-    tmp.write_text(name + "\n", "utf-8")
-    with tmp.open("rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, index_dir / CURRENT)
-    fd = os.open(index_dir, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    atomic_write(index_dir / CURRENT, name + "\n")
 
 
 def current_name(index_dir: Path) -> str | None:
@@ -821,9 +794,11 @@ def remove_old_generations(index_dir: Path, keep: int = 2) -> list[str]:
     current = current_name(index_dir)
     generations = sorted(p for p in index_dir.glob("gen-*") if p.is_dir())
     doomed = [p for p in generations[:-keep] if p.name != current] if keep else []
-    doomed += [p for p in index_dir.glob(".tmp-*") if p.is_dir()]
+    doomed += [p for p in index_dir.glob(f"{TEMP_PREFIX}*") if p.is_dir()]
     for path in doomed:
         shutil.rmtree(path, ignore_errors=True)
-    for stale in index_dir.glob(f".{CURRENT}.*.tmp"):
-        stale.unlink(missing_ok=True)
+    # A write killed half way leaves its temporary; the second pattern is the name CURRENT's used to have.
+    for stale in [*index_dir.glob(f"{TEMP_PREFIX}*"), *index_dir.glob(f".{CURRENT}.*.tmp")]:
+        if stale.is_file():
+            stale.unlink(missing_ok=True)
     return [p.name for p in doomed]
