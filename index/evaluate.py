@@ -44,13 +44,14 @@ from typing import Any
 import numpy as np
 import yaml
 
+from .analysis import word_ids
 from .embedding import Embedder, load_embedder
 from .errors import LibraryError, QuestionError
 from .files import atomic_path, atomic_write
 from .library import Library, safe_filename
 from .models import Answer
 from .settings import IndexSettings
-from .store import Generation, word_ids
+from .store import Generation
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ the pages (``file``, gzipped HTML allowed). For each page and each extractor:
 - non-body share: the share of the sentences the index would hold (`segment.sentences`) whose words
   are not a run of the true body's words (menus, related links, promos, captions);
 - excerpt non-body share: the same among the sentences that can be excerpts (prose; see
-  `store.NOT_PROSE`);
+  `analysis.NOT_PROSE`);
 - URL agreement: the extracted URL equals the page's (the only metadata the truth holds).
 
 Pages are split into two halves by their id (even / odd as a hexadecimal number): choices are fitted
@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from . import segment
+from .analysis import NOT_PROSE, sentence_kind
 from .errors import LibraryError
 from .html import HtmlText, previous_loader, read_html, trafilatura_defaults
 from .models import Document
-from .store import NOT_PROSE, sentence_kind
 
 Extractor = Callable[[str], HtmlText]
 EXTRACTORS: dict[str, Extractor] = {
