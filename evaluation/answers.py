@@ -44,14 +44,14 @@ from typing import Any
 import numpy as np
 import yaml
 
-from .analysis import word_ids
-from .embedding import Embedder, load_embedder
-from .errors import LibraryError, QuestionError
-from .files import atomic_path, atomic_write
-from .library import Library, safe_filename
-from .models import Answer
-from .settings import IndexSettings
-from .store import Generation
+from index.analysis import word_ids
+from index.embedding import Embedder, load_embedder
+from index.errors import LibraryError, QuestionError
+from index.files import atomic_path, atomic_write
+from index.library import Library, safe_filename
+from index.models import Answer
+from index.settings import IndexSettings
+from index.store import Generation
 
 log = logging.getLogger(__name__)
 

@@ -29,11 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import segment
-from .analysis import NOT_PROSE, sentence_kind
-from .errors import LibraryError
-from .html import HtmlText, previous_loader, read_html, trafilatura_defaults
-from .models import Document
+from index import segment
+from index.analysis import NOT_PROSE, sentence_kind
+from index.errors import LibraryError
+from index.html import HtmlText, previous_loader, read_html, trafilatura_defaults
+from index.models import Document
 
 Extractor = Callable[[str], HtmlText]
 EXTRACTORS: dict[str, Extractor] = {
@@ -126,7 +126,7 @@ def _read_page(folder: Path, row: dict[str, Any]) -> str:
     data = path.read_bytes()
     if path.suffix == ".gz":
         data = gzip.decompress(data)
-    from .loaders import decode_text
+    from index.loaders import decode_text
 
     return decode_text(data)
 
