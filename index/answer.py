@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .analysis import NOT_PROSE
 from .models import AlsoReported, Answer, Excerpt, normalised
 from .search import Candidate, topic_stems
-from .store import NOT_PROSE, Generation
+from .store import Generation
 
 _WORD = re.compile(r"\w[\w'’-]*")
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from . import attribution, segment
+from .analysis import passage_text
 from .clean import EXTRACTOR_VERSION
 from .embedding import Embedder
 from .errors import BuildInProgressError, CorruptIndexError, NoIndexError
@@ -35,7 +36,6 @@ from .store import (
     current_name,
     embedded_texts,
     open_current,
-    passage_text,
     remove_old_generations,
     write_generation,
 )

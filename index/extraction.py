@@ -29,7 +29,6 @@ import hashlib
 import io
 import json
 import logging
-import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,6 +37,7 @@ from typing import Any
 from . import loaders
 from .clean import EXTRACTOR_VERSION
 from .errors import SourceError
+from .files import atomic_write
 from .models import Document
 from .settings import IndexSettings
 
@@ -243,9 +243,7 @@ class ExtractionCache:
     def _put(self, key: str, entry: dict[str, Any]) -> None:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            tmp = self.folder / f".{key}.{os.getpid()}.{threading.get_ident()}.tmp"
-            tmp.write_text(json.dumps(entry, ensure_ascii=False), "utf-8", errors="surrogatepass")
-            os.replace(tmp, self.folder / f"{key}.json")
+            atomic_write(self.folder / f"{key}.json", json.dumps(entry, ensure_ascii=False), errors="surrogatepass")
         except OSError as error:  # a cache that cannot be written costs time, never a document
             log.warning("could not write the extraction cache (%s)", error.strerror or error)
 

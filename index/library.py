@@ -23,6 +23,7 @@ import numpy as np
 
 from . import build as builder
 from . import speakers as people
+from .analysis import content_stems
 from .answer import compose, span_excerpt
 from .embedding import Embedder, load_embedder
 from .errors import CorruptIndexError, NoIndexError, QuestionError, SourceError, SourceExistsError
@@ -31,7 +32,7 @@ from .loaders import SIDECAR_SUFFIX, SUPPORTED_SUFFIXES, source_files, unreadabl
 from .models import Answer, BuildReport, Excerpt, SourceInfo, SpeakerInfo, WhoSaid
 from .search import CONFIDENCE_FEATURES, Candidate, gather, lexical, topic_stems
 from .settings import IndexSettings
-from .store import Generation, content_stems, current_name, open_current
+from .store import Generation, current_name, open_current
 from .whosaid import who_said
 
 log = logging.getLogger(__name__)

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 from rapidfuzz import fuzz
 
+from .analysis import word_ids
 from .answer import span_excerpt
 from .models import QuoteMatch, WhoSaid
 from .speakers import SpeakerTable, name_words, names_match
-from .store import Generation, word_ids
+from .store import Generation
 
 # Near-exact: a typo or a changed short word in a sentence-long quote stays above it, a paraphrase
 # falls well below (scripts/who_said_eval.py chose it on half of PolNeAR's quotations, BENCHMARKS.md).

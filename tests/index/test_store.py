@@ -15,8 +15,9 @@ import pytest
 from index import CorruptIndexError, Library
 from index.build import build
 from index.clean import EXTRACTOR_VERSION
+from index.readers import NpyRows
 from index.settings import IndexSettings
-from index.store import CURRENT, MANIFEST, NpyRows, open_current
+from index.store import CURRENT, MANIFEST, open_current
 from tests.conftest import make_settings
 from tests.fakes import HashEmbedder
 

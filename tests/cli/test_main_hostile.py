@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from cli.main import main
 from index import Library
 from index.embedding import SentenceTransformerEmbedder
 from tests.conftest import DOCS, make_settings

@@ -5,10 +5,10 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Sequence
 
+from evaluation.answers import Calibration, EvalReport
+from evaluation.speakers import GROUPS, SpeakerReport
 from index import Answer, BuildReport, Excerpt, SourceInfo, SpeakerInfo, WhoSaid
-from index.evaluate import Calibration, EvalReport
 from index.models import NOT_COVERED
-from index.speaker_eval import GROUPS, SpeakerReport
 
 __all__ = ["NOT_COVERED", "render_answer", "render_quotes", "render_speakers", "render_who_said"]
 

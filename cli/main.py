@@ -209,7 +209,7 @@ def _cmd_sources(args: argparse.Namespace, settings: IndexSettings) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace, settings: IndexSettings) -> int:
-    from index import evaluate
+    from evaluation import answers as evaluate
 
     options = evaluate.EvalOptions(
         data_dir=args.data_dir, cache_root=args.index_cache or evaluate.DEFAULT_CACHE, limit=args.limit,
@@ -228,7 +228,7 @@ def _cmd_eval(args: argparse.Namespace, settings: IndexSettings) -> int:
 
 
 def _cmd_eval_speakers(args: argparse.Namespace, settings: IndexSettings) -> int:
-    from index import speaker_eval
+    from evaluation import speakers as speaker_eval
 
     report = speaker_eval.run_speaker_eval(args.data_dir, args.split, keep_misses=args.out is not None)
     if args.out:
@@ -241,7 +241,7 @@ def _cmd_eval_speakers(args: argparse.Namespace, settings: IndexSettings) -> int
 
 
 def _cmd_eval_extraction(args: argparse.Namespace, settings: IndexSettings) -> int:
-    from index import extraction_eval
+    from evaluation import extraction as extraction_eval
 
     summaries = extraction_eval.evaluate(args.data_dir)
     if args.json:
@@ -252,7 +252,7 @@ def _cmd_eval_extraction(args: argparse.Namespace, settings: IndexSettings) -> i
 
 
 def _cmd_run(args: argparse.Namespace, settings: IndexSettings) -> int:
-    from .__main__ import run
+    from bot.__main__ import run
 
     return run(settings)
 
