@@ -23,6 +23,7 @@ from tests.e2e.conftest import (
     guild_docs,
 )
 from tests.e2e.discord_standin import EPHEMERAL, DiscordStandIn, Payload, StandInGuild
+from tests.e2e.test_bot import custom_id_of
 
 pytestmark = pytest.mark.asyncio
 
@@ -195,7 +196,7 @@ async def test_an_upload_of_an_existing_name_asks_before_it_replaces(
             "source-add", {"file": standin.add_attachment("river.md", RIVER, "text/markdown")}, user="moderator"
         )
         question = await asked.wait_final(lambda m: "Replace" in m["content"])
-        cancel = await standin.click(question, _button(question, "Cancel"), user="moderator")
+        cancel = await standin.click(question, custom_id_of(question, "Cancel"), user="moderator")
         await cancel.wait_response()
         kept = (docs / "river.md").read_bytes()
 
@@ -204,9 +205,9 @@ async def test_an_upload_of_an_existing_name_asks_before_it_replaces(
             "source-add", {"file": standin.add_attachment("river.md", newer, "text/markdown")}, user="moderator"
         )
         question = await again.wait_final(lambda m: "Replace" in m["content"])
-        stranger = await standin.click(question, _button(question, "Replace"), user="member")
+        stranger = await standin.click(question, custom_id_of(question, "Replace"), user="member")
         await stranger.wait_final()
-        replace = await standin.click(question, _button(question, "Replace"), user="moderator")
+        replace = await standin.click(question, custom_id_of(question, "Replace"), user="moderator")
         done = await replace.wait_final(summary)
         answer = await (await standin.slash("ask", {"question": RIVER_QUESTION})).wait_final()
 
@@ -230,11 +231,3 @@ async def test_a_server_can_turn_the_shared_library_off(
     assert any("precursor chemicals" in q for q in quotes_of(before))
     assert "this server's sources only" in off["content"]
     assert "no sources here yet" in after["content"] and after["flags"] & EPHEMERAL
-
-
-def _button(message: Payload, label: str) -> str:
-    for row in message["components"]:
-        for component in row["components"]:
-            if component.get("label") == label:
-                return str(component["custom_id"])
-    raise LookupError(f"no button {label!r}")
