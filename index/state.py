@@ -22,12 +22,48 @@ from typing import Any
 
 from .errors import LibraryError
 
+# The collection's feeds (RSS, Atom, sitemaps) with their schedule and last result, and the web pages it
+# holds (index/web.py, index/feeds.py): one row per canonical URL, naming its file in the sources folder.
+# ``removed`` keeps a page a moderator removed from coming back with the next poll of its feed.
+_FEEDS_SCHEMA = """
+    CREATE TABLE feeds (
+        id INTEGER PRIMARY KEY,
+        url TEXT NOT NULL UNIQUE,
+        title TEXT,
+        minutes REAL,
+        max_items INTEGER NOT NULL,
+        max_age_days REAL NOT NULL,
+        etag TEXT,
+        last_modified TEXT,
+        added_at TEXT NOT NULL,
+        last_poll TEXT,
+        last_result TEXT,
+        last_ok TEXT,
+        failures INTEGER NOT NULL DEFAULT 0,
+        next_poll TEXT NOT NULL
+    );
+    CREATE TABLE web_sources (
+        url TEXT PRIMARY KEY,
+        doc TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        fetched_at TEXT NOT NULL,
+        published TEXT,
+        feed_id INTEGER,
+        entry_updated TEXT,
+        removed INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX web_sources_hash ON web_sources (content_hash);
+    CREATE INDEX web_sources_doc ON web_sources (doc);
+    CREATE INDEX web_sources_feed ON web_sources (feed_id);
+"""
+
 # Each entry takes the schema from version i to i + 1; never edit one that has shipped, add another.
 MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
     CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    _FEEDS_SCHEMA,
 )
 _BUSY_TIMEOUT_S = 10.0
 
@@ -61,6 +97,12 @@ class State:
             raise StateError(f"The state database {self.path.name} failed: {error}.") from error
         finally:
             db.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One transaction on the database, for the modules that keep their own tables in it (feeds)."""
+        with self._lock, self._connect() as db:
+            yield db
 
     def count(self, name: str, by: int = 1) -> None:
         """Add ``by`` to the counter ``name``."""
