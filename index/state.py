@@ -23,7 +23,8 @@ from typing import Any
 from .errors import LibraryError
 
 # The collection's feeds (RSS, Atom, sitemaps) with their schedule and last result, and the web pages it
-# holds (index/web.py, index/feeds.py): one row per canonical URL, naming its file in the sources folder.
+# holds (index/web.py, index/feeds.py): one row per canonical URL, naming its file in the sources folder
+# (``source_url``: the address it was asked for, a feed entry's link, when that is another).
 # ``removed`` keeps a page a moderator removed from coming back with the next poll of its feed.
 _FEEDS_SCHEMA = """
     CREATE TABLE feeds (
@@ -44,6 +45,7 @@ _FEEDS_SCHEMA = """
     );
     CREATE TABLE web_sources (
         url TEXT PRIMARY KEY,
+        source_url TEXT,
         doc TEXT NOT NULL,
         content_hash TEXT NOT NULL,
         fetched_at TEXT NOT NULL,
@@ -54,6 +56,7 @@ _FEEDS_SCHEMA = """
     );
     CREATE INDEX web_sources_hash ON web_sources (content_hash);
     CREATE INDEX web_sources_doc ON web_sources (doc);
+    CREATE INDEX web_sources_source ON web_sources (source_url);
     CREATE INDEX web_sources_feed ON web_sources (feed_id);
 """
 
@@ -66,6 +69,7 @@ MIGRATIONS: tuple[str, ...] = (
     _FEEDS_SCHEMA,
 )
 _BUSY_TIMEOUT_S = 10.0
+_TABLES = frozenset({"counters", "settings", "feeds", "web_sources"})
 
 
 class StateError(LibraryError):
@@ -103,6 +107,13 @@ class State:
         """One transaction on the database, for the modules that keep their own tables in it (feeds)."""
         with self._lock, self._connect() as db:
             yield db
+
+    def has_rows(self, table: str) -> bool:
+        """Whether one of this module's tables (say ``feeds``) holds a row."""
+        if table not in _TABLES:
+            raise StateError(f"There is no table {table!r}.")
+        with self.transaction() as db:
+            return db.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None
 
     def count(self, name: str, by: int = 1) -> None:
         """Add ``by`` to the counter ``name``."""

@@ -62,15 +62,16 @@ SUFFIXES = {
 MAX_URL = 2_000
 ROBOTS_MAX_BYTES = 512_000  # RFC 9309 asks crawlers to read at least 500 KiB of it
 ROBOTS_KEEP_S = 3600.0
-_READ = 64 * 1024
 _REDIRECTS = {301, 302, 303, 307, 308}
 # Query parameters that only say where a reader came from: the same page with or without them.
 _TRACKING = re.compile(r"^(?:utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|ref_src|cmpid)$", re.IGNORECASE)
 _SLUG = re.compile(r"[^a-z0-9]+")
 _UPSERT = """
-    INSERT INTO web_sources (url, doc, content_hash, fetched_at, published, feed_id, entry_updated, removed)
-    VALUES (?, ?, ?, ?, ?, ?, ?, 0)
-    ON CONFLICT (url) DO UPDATE SET doc = excluded.doc, content_hash = excluded.content_hash,
+    INSERT INTO web_sources
+        (url, source_url, doc, content_hash, fetched_at, published, feed_id, entry_updated, removed)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)
+    ON CONFLICT (url) DO UPDATE SET source_url = excluded.source_url, doc = excluded.doc,
+        content_hash = excluded.content_hash,
         fetched_at = excluded.fetched_at, published = excluded.published, feed_id = excluded.feed_id,
         entry_updated = excluded.entry_updated, removed = 0
 """
@@ -394,7 +395,7 @@ def _read(response: Any, max_bytes: int, deadline: float, url: str, timeout_s: f
         raise FetchError(f"{url[:200]} was sent in an encoding OnRecord does not read ({encoding[:40]}).")
     body = bytearray()
     try:
-        for raw in response.iter_raw(_READ):
+        for raw in response.iter_raw():  # as it arrives: a chunk size would wait for a full buffer
             if time.monotonic() > deadline:
                 raise _too_slow(url, timeout_s)
             for piece in _inflate(decoder, raw, max_bytes - len(body) + 1):
@@ -509,7 +510,8 @@ class WebSources:
         text, meta = _extract(data, suffix)
         canonical = self._canonical(page.url, meta.get("url"))
         content_hash = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        row = self._row(canonical, canonical_url(requested), content_hash)
+        source = canonical_url(requested)
+        row = self._row(canonical, source, content_hash)
         if row is not None and row["removed"] and feed_id is not None:
             return Added(canonical, row["doc"], meta.get("title"), "unchanged")
         doc = row["doc"] if row is not None else _file_name(canonical, suffix)
@@ -524,7 +526,7 @@ class WebSources:
             if page.last_modified:
                 sidecar["last_modified"] = page.last_modified
             self.library.save_source(doc, data, replace=True, meta=sidecar)
-        self._record(canonical, doc, content_hash, now, meta.get("published"), feed_id, entry_updated, row)
+        self._record(canonical, source, doc, content_hash, now, meta.get("published"), feed_id, entry_updated, row)
         log.info("%s %s as %s", outcome, canonical[:200], doc)
         return Added(canonical, doc, meta.get("title"), outcome)
 
@@ -543,12 +545,12 @@ class WebSources:
     def _row(self, canonical: str, requested: str, content_hash: str) -> Mapping[str, Any] | None:
         with self.state.transaction() as db:
             db.row_factory = _dict_row
-            for query, value in (
-                ("SELECT * FROM web_sources WHERE url = ?", canonical),
-                ("SELECT * FROM web_sources WHERE url = ?", requested),
-                ("SELECT * FROM web_sources WHERE content_hash = ? AND removed = 0", content_hash),
+            for query, values in (
+                ("SELECT * FROM web_sources WHERE url = ?", (canonical,)),
+                ("SELECT * FROM web_sources WHERE url = ? OR source_url = ?", (requested, requested)),
+                ("SELECT * FROM web_sources WHERE content_hash = ? AND removed = 0", (content_hash,)),
             ):
-                row = db.execute(query, (value,)).fetchone()
+                row = db.execute(query, values).fetchone()
                 if row is not None:
                     return row  # type: ignore[no-any-return]
         return None
@@ -556,6 +558,7 @@ class WebSources:
     def _record(
         self,
         canonical: str,
+        source: str,
         doc: str,
         content_hash: str,
         now: dt.datetime,
@@ -572,9 +575,17 @@ class WebSources:
                 db.execute("DELETE FROM web_sources WHERE url = ?", (row["url"],))
             db.execute(
                 _UPSERT,
-                (canonical, doc, content_hash, now.isoformat(timespec="seconds"),
+                (canonical, source, doc, content_hash, now.isoformat(timespec="seconds"),
                  str(published)[:10] if published else None, owner, entry_updated),
             )  # fmt: skip
+
+    def known(self, url: str) -> dict[str, Any] | None:
+        """The row of the page asked for at ``url`` (its canonical address or the one it was asked by)."""
+        wanted = canonical_url(url)
+        with self.state.transaction() as db:
+            db.row_factory = _dict_row
+            row = db.execute("SELECT * FROM web_sources WHERE url = ? OR source_url = ?", (wanted, wanted)).fetchone()
+        return row  # type: ignore[no-any-return]
 
     def forget(self, doc: str) -> bool:
         """Mark the page saved as ``doc`` removed (its file is removed by `Library.remove_source`), so
