@@ -158,7 +158,8 @@ def parse(page: Page) -> Parsed:
         link = item.get("link") or (item.get("id") if str(item.get("id", "")).startswith("http") else None)
         if not link:
             continue
-        stamp = item.get("updated_parsed") or item.get("published_parsed")
+        # dict.get: feedparser's own get warns when it maps a missing "updated" to "published".
+        stamp = dict.get(item, "updated_parsed") or dict.get(item, "published_parsed")
         date = dt.datetime.fromtimestamp(calendar.timegm(stamp), dt.UTC) if stamp else None
         entries.append(Entry(urljoin(page.url, str(link).strip()), date))
     kind = "atom" if tag == "feed" else "rss"
