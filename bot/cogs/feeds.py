@@ -127,9 +127,9 @@ class FeedsCog(commands.Cog):
         self,
         interaction: discord.Interaction,
         url: str,
-        minutes: app_commands.Range[float, 5, 10080] | None = None,
+        minutes: app_commands.Range[float, 5.0, 10080.0] | None = None,
         max_items: app_commands.Range[int, 1, 500] | None = None,
-        max_age_days: app_commands.Range[float, 0.1, 3650] | None = None,
+        max_age_days: app_commands.Range[float, 0.1, 3650.0] | None = None,
         library: LibraryChoice = "server",
     ) -> None:
         """Follow a feed or sitemap: its articles are added now and whenever it has new ones."""
