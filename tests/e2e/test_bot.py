@@ -75,6 +75,9 @@ async def test_logs_in_and_syncs_every_command(standin: DiscordStandIn, bot: OnR
         ("who-said", 1),
         ("settings", 1),
         ("allow-server", 1),
+        ("feed-add", 1),
+        ("feed-remove", 1),
+        ("feeds", 1),
         ("Find sources", 3),
         ("Who said this?", 3),
     }
@@ -87,7 +90,7 @@ async def test_logs_in_and_syncs_every_command(standin: DiscordStandIn, bot: OnR
         "private": True,
     }
     assert [o["name"] for o in ask["options"] if o.get("required")] == ["question"]
-    for name in ("reindex", "source-add", "source-remove", "status", "settings", "allow-server"):
+    for name in ("reindex", "source-add", "source-remove", "status", "settings", "allow-server", "feed-add", "feeds"):
         assert int(commands[name, 1]["default_member_permissions"]) == MANAGE_GUILD, name
     for name in ("ask", "sources", "source", "quotes", "who-said"):
         assert commands[name, 1]["default_member_permissions"] is None, name
