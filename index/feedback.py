@@ -1,5 +1,5 @@
 """What a collection remembers about its questions: the question log, members' votes and flags on
-answers, and the excerpts its moderators pinned as answers. Blocking (SQLite), no asyncio.
+answers, and the excerpts its moderators pinned as answers. Blocking (SQLite): run it in a worker thread.
 
 Everything lives in the collection's state database (`state.State`, tables of `state._FEEDBACK_SCHEMA`),
 so it belongs to one server and goes with its collection. What is kept, and why:
