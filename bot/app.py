@@ -19,8 +19,15 @@ from .settings import BotSettings
 log = logging.getLogger(__name__)
 
 COGS = (
-    "bot.cogs.ask", "bot.cogs.speakers", "bot.cogs.sources", "bot.cogs.admin", "bot.cogs.feeds", "bot.cogs.settings",
-)  # fmt: skip
+    "bot.cogs.ask",
+    "bot.cogs.speakers",
+    "bot.cogs.sources",
+    "bot.cogs.admin",
+    "bot.cogs.feeds",
+    "bot.cogs.settings",
+    "bot.cogs.feedback",
+    "bot.cogs.report",
+)
 # What an owner may still use in a server that is not on the allow-list: the command that allows it.
 ALLOW_COMMAND = "allow-server"
 NO_MENTIONS = discord.AllowedMentions.none()

@@ -30,10 +30,13 @@ from index import (
     SourceInfo,
     SpeakerInfo,
     State,
+    StateError,
     WhoSaid,
     guild_collection,
 )
+from index.feedback import Feedback, Outcome, Pin, with_pins
 from index.feeds import Feeds
+from index.report import FeedbackReport, build_report, question_vectors
 from index.web import Added, Freshness
 
 log = logging.getLogger(__name__)
@@ -183,18 +186,83 @@ class LibraryService:
         context: str | None = None,
         limit: int | None = None,
         speaker: str | None = None,
+        asked: bool = True,
     ) -> Answer:
-        """The answer over the collections ``where`` names, counted in the server's own state."""
+        """The answer over the collections ``where`` names, counted in the server's own state. A
+        question a member ``asked`` (not a message looked up) gets the server's pinned excerpt for
+        it first and goes into its question log, here in the worker thread with the answer."""
         question, context = without_mentions(question), context and without_mentions(context)
 
         def work() -> Answer:
             answer = self.collections.ask(
                 question, where.collections, source=source, context=context, limit=limit, speaker=speaker
             )
-            self.state(where.own or SHARED).count("answered" if answer.answered else "abstained")
+            own = where.own or SHARED
+            if asked:
+                answer = self._with_pins(own, answer, where, limit, plain=source is None and speaker is None)
+            self.state(own).count("answered" if answer.answered else "abstained")
             return answer
 
         return await asyncio.to_thread(work)
+
+    def _with_pins(self, own: str, answer: Answer, where: Where, limit: int | None, *, plain: bool) -> Answer:
+        """The pinned excerpt first (plain questions only: not one source's, not one speaker's), then
+        the question logged. Neither may cost the member the answer: a failing state database is logged."""
+        feedback = self.feedback(own)
+        pinned = False
+        try:
+            if plain:
+                limit = limit or self.collections.settings.max_excerpts
+                answer, pinned = with_pins(self.collections, feedback, answer, where.collections, limit=limit)
+            feedback.log(answer, pinned=pinned)
+        except StateError:
+            log.warning("the question log or pins of %s failed", own, exc_info=True)
+        return answer
+
+    # -- feedback, pins and the report ---------------------------------------------------------------
+
+    def feedback(self, collection: str) -> Feedback:
+        return Feedback.of(self.state(collection), self.collections.settings)
+
+    def own(self, guild_id: int | None) -> str:
+        """The collection whose log and feedback a server's answers go to (direct messages: the shared one)."""
+        return SHARED if guild_id is None else guild_collection(guild_id)
+
+    async def vote(self, guild_id: int | None, answer: Answer, member_id: int, *, helpful: bool) -> Outcome:
+        return await asyncio.to_thread(self.feedback(self.own(guild_id)).vote, answer, member_id, helpful=helpful)
+
+    async def flag(self, guild_id: int | None, answer: Answer, member_id: int, excerpt: int, kind: str) -> Outcome:
+        return await asyncio.to_thread(self.feedback(self.own(guild_id)).flag, answer, member_id, excerpt, kind)
+
+    async def pin(self, where: Where, answer: Answer, excerpt: int) -> Pin:
+        """Pin excerpt number ``excerpt`` of ``answer`` as the answer to its question, in the server's own
+        collection (the excerpt may be of the shared one)."""
+
+        def work() -> Pin:
+            chosen = answer.excerpts[excerpt]
+            collection = chosen.collection or self.collections.locate(chosen.doc_id, where.collections)[0]
+            queries = self.collections.queries
+            vector = queries.cached(answer.question)
+            if vector is None:
+                vector = queries.embed(answer.question)
+            return self.feedback(where.own or SHARED).pin(answer.question, vector, chosen, collection)
+
+        return await asyncio.to_thread(work)
+
+    async def pins(self, guild_id: int) -> list[Pin]:
+        return await asyncio.to_thread(self.feedback(self.own(guild_id)).pins)
+
+    async def unpin(self, guild_id: int, pin_id: int) -> Pin | None:
+        return await asyncio.to_thread(self.feedback(self.own(guild_id)).unpin, pin_id)
+
+    async def delete_log(self, guild_id: int, *, feedback: bool) -> tuple[int, int]:
+        return await asyncio.to_thread(self.feedback(self.own(guild_id)).delete_log, feedback=feedback)
+
+    async def report(self, collection: str, days: float) -> FeedbackReport:
+        vectors = question_vectors(self.collections.queries)
+        return await asyncio.to_thread(
+            lambda: build_report(self.feedback(collection), vectors, collection=collection, days=days)
+        )
 
     async def speakers(self, where: Where, typed: str = "") -> list[SpeakerInfo]:
         return await asyncio.to_thread(self._quiet, lambda: self.collections.speakers(where.collections, typed), [])

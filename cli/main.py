@@ -22,7 +22,7 @@ from . import terminal
 
 log = logging.getLogger(__name__)
 
-COLLECTION_COMMANDS = frozenset({"index", "ask", "speakers", "quotes", "who-said", "sources", "add", "feeds"})
+COLLECTION_COMMANDS = frozenset({"index", "ask", "speakers", "quotes", "who-said", "sources", "add", "feeds", "report"})
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 
@@ -91,6 +91,8 @@ def _parser() -> argparse.ArgumentParser:
     feeds.add_argument("--max-age-days", type=float, help="add: skip entries older than N days")
     feeds.add_argument("--due", action="store_true", help="poll: only the feeds whose time has come")
     feeds.add_argument("--json", action="store_true", help="list: print a JSON array")
+    report = add("report", _cmd_report, "what members asked that the sources did not cover, and their feedback")
+    report.add_argument("--days", type=float, default=7.0, help="the period: the last this many days (default 7)")
     add("run", _cmd_run, "start the Discord bot (needs DISCORD_TOKEN)")
     evaluate = add("eval", _cmd_eval, "score answers on a question set (corpus.jsonl + questions.jsonl)")
     evaluate.add_argument("data_dir", type=Path, help="folder holding corpus.jsonl and questions.jsonl")
@@ -266,6 +268,21 @@ def _cmd_feeds(args: argparse.Namespace, settings: IndexSettings) -> int:
             changed = changed or result.changed
     if changed:  # one rebuild for everything the command fetched
         _rebuild_quietly(collections.library(_collection(args)))
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace, settings: IndexSettings) -> int:
+    from index.feedback import Feedback
+    from index.report import build_report, question_vectors
+
+    if args.days <= 0:
+        raise LibraryError("--days must be more than 0.")
+    collections = Collections(settings)
+    collection = args.collection or SHARED
+    collections.folder(collection)  # refuses a malformed id before anything is opened
+    feedback = Feedback.of(collections.state(collection), settings)
+    report = build_report(feedback, question_vectors(collections.queries), collection=collection, days=args.days)
+    print(terminal.render_feedback_report(report), end="")
     return 0
 
 

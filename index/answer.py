@@ -258,6 +258,18 @@ def span_excerpt(generation: Generation, sentences: Sequence[int], budget: int, 
     return _excerpt(generation, _Window(doc_row, start, end, tuple(range(first, last + 1)), score, score, first))
 
 
+def excerpt_at(generation: Generation, doc_row: int, start: int, end: int, score: float = 1.0) -> Excerpt | None:
+    """The excerpt ``text[start:end]`` of a document, attributed like any other (a pinned answer read
+    again from the current generation); None when no sentence of the document lies in that span."""
+    doc = generation.documents[doc_row]
+    first, last = doc.sentence_first, doc.sentence_end
+    inside = (generation.sentence_start[first:last] < end) & (generation.sentence_end[first:last] > start)
+    sentences = tuple(int(s) + first for s in np.nonzero(inside)[0])
+    if not sentences:
+        return None
+    return _excerpt(generation, _Window(doc_row, start, end, sentences, score, score, sentences[0]))
+
+
 def _excerpt(generation: Generation, window: _Window) -> Excerpt:
     doc = generation.documents[window.doc_row]
     # The one person its sentences quote. When they quote two or more, whose words the excerpt is

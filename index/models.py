@@ -120,6 +120,8 @@ class Excerpt(BaseModel):
     also: list[AlsoReported] = []
     # Which collection the source is in ("shared", "guild-<id>"), when an answer draws on several.
     collection: str | None = None
+    # A moderator pinned this excerpt as the answer to the question (index/feedback.py).
+    pinned: bool = False
 
 
 class Answer(BaseModel):
@@ -149,6 +151,8 @@ class Answer(BaseModel):
                 del excerpt["also"]
             if excerpt["collection"] is None:
                 del excerpt["collection"]
+            if not excerpt["pinned"]:
+                del excerpt["pinned"]
         return data
 
     def abstention(self) -> str:

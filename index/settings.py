@@ -55,6 +55,10 @@ class IndexSettings(BaseSettings):
     min_score: float = Field(
         0.31, description="Best evidence with a lower confidence (a probability that the sources cover it) abstains."
     )
+    log_days: float = Field(
+        30.0, ge=0, description="Days each server's question log is kept (0: questions are not logged)."
+    )
+    feedback_days: float = Field(180.0, gt=0, description="Days members' votes and flags on answers are kept.")
     max_question_chars: int = Field(1000, ge=10, description="Longer questions are refused.")
     max_file_mb: float = Field(25.0, gt=0, description="Source files larger than this are skipped.")
     max_html_mb: float = Field(5.0, gt=0, description="Web pages larger than this are skipped.")

@@ -3,8 +3,8 @@
 One SQLite file per collection, beside its sources and index, so that what belongs to a server
 (answered and abstained counts, its moderator role, whether it reads the shared library) lives and
 is removed with that server's collection. The schema is versioned with ``PRAGMA user_version`` and
-brought up to date by `MIGRATIONS` when the file is opened, so a later release adds tables (feedback,
-feeds) without a step by hand.
+brought up to date by `MIGRATIONS` when the file is opened, so a later release adds tables (the
+question log and feedback, feeds) without a step by hand.
 
 Connections are opened per call: the file may be shared by several bot processes (scale-out by
 shard), and SQLite's own locking, with a busy timeout, serialises their writes.
@@ -22,6 +22,64 @@ from typing import Any
 
 from .errors import LibraryError
 
+_COUNTERS_SCHEMA = """
+    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+# The question log, members' votes and flags on answers, and moderators' pins (index/feedback.py).
+# Excerpts are JSON lists of {collection, doc_id, title, speaker, start, end}; a member is a keyed hash.
+_FEEDBACK_SCHEMA = """
+    CREATE TABLE questions (
+        id INTEGER PRIMARY KEY,
+        asked REAL NOT NULL,
+        question TEXT NOT NULL,
+        answered INTEGER NOT NULL,
+        confidence REAL,
+        pinned INTEGER NOT NULL DEFAULT 0,
+        excerpts TEXT NOT NULL,
+        closest TEXT NOT NULL
+    );
+    CREATE INDEX questions_asked ON questions (asked);
+    CREATE TABLE votes (
+        answer TEXT NOT NULL,
+        member TEXT NOT NULL,
+        helpful INTEGER NOT NULL,
+        at REAL NOT NULL,
+        question TEXT NOT NULL,
+        excerpts TEXT NOT NULL,
+        PRIMARY KEY (answer, member)
+    );
+    CREATE INDEX votes_at ON votes (at);
+    CREATE TABLE flags (
+        answer TEXT NOT NULL,
+        member TEXT NOT NULL,
+        excerpt INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        at REAL NOT NULL,
+        question TEXT NOT NULL,
+        collection TEXT,
+        doc_id TEXT NOT NULL,
+        title TEXT NOT NULL,
+        speaker TEXT,
+        span_start INTEGER NOT NULL,
+        span_end INTEGER NOT NULL,
+        quote TEXT NOT NULL,
+        PRIMARY KEY (answer, member, excerpt)
+    );
+    CREATE INDEX flags_at ON flags (at);
+    CREATE TABLE pins (
+        id INTEGER PRIMARY KEY,
+        question TEXT NOT NULL,
+        normalised TEXT NOT NULL UNIQUE,
+        vector BLOB NOT NULL,
+        collection TEXT NOT NULL,
+        doc_id TEXT NOT NULL,
+        span_start INTEGER NOT NULL,
+        span_end INTEGER NOT NULL,
+        quote TEXT NOT NULL,
+        created REAL NOT NULL
+    );
+"""
 # The collection's feeds (RSS, Atom, sitemaps) with their schedule and last result, and the web pages it
 # holds (index/web.py, index/feeds.py): one row per canonical URL, naming its file in the sources folder
 # (``source_url``: the address it was asked for, a feed entry's link, when that is another).
@@ -60,14 +118,8 @@ _FEEDS_SCHEMA = """
     CREATE INDEX web_sources_feed ON web_sources (feed_id);
 """
 
-# Each entry takes the schema from version i to i + 1; never edit one that has shipped, add another.
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    """,
-    _FEEDS_SCHEMA,
-)
+# Each entry takes the schema from version i to i + 1; never edit one that has shipped, append another.
+MIGRATIONS: tuple[str, ...] = (_COUNTERS_SCHEMA, _FEEDBACK_SCHEMA, _FEEDS_SCHEMA)
 _BUSY_TIMEOUT_S = 10.0
 _TABLES = frozenset({"counters", "settings", "feeds", "web_sources"})
 
@@ -104,7 +156,8 @@ class State:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One transaction on the database, for the modules that keep their own tables in it (feeds)."""
+        """One transaction on the database, for the modules that keep tables of their own in it
+        (index/feedback.py): committed when the block ends, rolled back if it raises."""
         with self._lock, self._connect() as db:
             yield db
 

@@ -17,11 +17,12 @@ from discord.ext import commands
 from index import Answer, NoIndexError, QuestionError, SourceInfo
 
 from .. import render
-from ..answers import StoredAnswer
+from ..answers import KEY, StoredAnswer, stored_answer
 from ..app import NO_MENTIONS
 from ..checks import question_rate, within_question_rate
 from ..delivery import deliver
 from ..errors import NOT_ENABLED, send_ephemeral
+from ..feedback import feedback_items
 
 if TYPE_CHECKING:
     from ..app import OnRecordBot
@@ -30,7 +31,6 @@ log = logging.getLogger(__name__)
 
 PAGES = 3  # "More excerpts" pages through up to this many pages of excerpts
 THREAD_MEMORY = 2000
-KEY = "[0-9a-f]{16}"
 
 
 def source_choices(sources: Sequence[SourceInfo], current: str) -> list[app_commands.Choice[str]]:
@@ -70,9 +70,6 @@ async def speaker_autocomplete(interaction: discord.Interaction, current: str) -
     return choices
 
 
-EXPIRED = "This answer is no longer kept; please ask again."
-
-
 def answer_embed(stored: StoredAnswer, page: int) -> discord.Embed:
     embed = render.answer_embed(stored.answer, page)
     if stored.title:
@@ -82,22 +79,17 @@ def answer_embed(stored: StoredAnswer, page: int) -> discord.Embed:
 
 def answer_view(stored: StoredAnswer, page: int) -> discord.ui.View | None:
     """The buttons of an answer showing ``page``: none are kept in memory, their custom ids say it all
-    (see `MoreExcerpts` and `PostAnswer`), so they work for as long as the answer is kept, restarts
-    included."""
+    (see `MoreExcerpts`, `PostAnswer` and the feedback items of bot/feedback.py), so they work for as
+    long as the answer is kept, restarts included."""
     view = discord.ui.View(timeout=None)
     total = render.pages(stored.answer)
     if total > 1:
         view.add_item(MoreExcerpts(stored.key, (page + 1) % total, last=page == total - 1))
     if stored.private and stored.answer.answered:
         view.add_item(PostAnswer(stored.key, page, posted=stored.posted))
+    for item in feedback_items(stored, page):
+        view.add_item(item)
     return view if view.children else None
-
-
-async def _stored(interaction: discord.Interaction, key: str) -> StoredAnswer | None:
-    stored: StoredAnswer | None = await asyncio.to_thread(interaction.client.answers.get, key)  # type: ignore[attr-defined]
-    if stored is None:
-        await send_ephemeral(interaction, EXPIRED)
-    return stored
 
 
 class MoreExcerpts(
@@ -119,7 +111,7 @@ class MoreExcerpts(
         return cls(match["key"], int(match["page"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        stored = await _stored(interaction, self.key)
+        stored = await stored_answer(interaction, self.key)
         if stored is None:
             return
         page = self.page % render.pages(stored.answer)
@@ -162,7 +154,7 @@ class PostAnswer(
         return cls(match["key"], int(match["page"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        stored = await _stored(interaction, self.key)
+        stored = await stored_answer(interaction, self.key)
         if stored is None:
             return
         if interaction.user.id != stored.owner_id:
@@ -246,9 +238,9 @@ class AskCog(commands.Cog):
             await send_ephemeral(interaction, "That message has no text to look up.")
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        answer = await self.service.ask(
-            text, await self.service.where(interaction.guild_id), limit=render.PAGE_SIZE * PAGES
-        )
+        # A message looked up is not a question a member asked: not logged, no pinned answer.
+        where = await self.service.where(interaction.guild_id)
+        answer = await self.service.ask(text, where, limit=render.PAGE_SIZE * PAGES, asked=False)
         stored = await self._keep(answer, interaction.user.id, private=True, title="Sources for this message")
         await self._reply(interaction, stored)
 

@@ -75,6 +75,11 @@ async def test_logs_in_and_syncs_every_command(standin: DiscordStandIn, bot: OnR
         ("who-said", 1),
         ("settings", 1),
         ("allow-server", 1),
+        ("privacy", 1),
+        ("log-delete", 1),
+        ("pin-remove", 1),
+        ("report", 1),
+        ("report-digest", 1),
         ("feed-add", 1),
         ("feed-remove", 1),
         ("feeds", 1),
@@ -90,9 +95,10 @@ async def test_logs_in_and_syncs_every_command(standin: DiscordStandIn, bot: OnR
         "private": True,
     }
     assert [o["name"] for o in ask["options"] if o.get("required")] == ["question"]
-    for name in ("reindex", "source-add", "source-remove", "status", "settings", "allow-server", "feed-add", "feeds"):
+    moderators = ("log-delete", "pin-remove", "report", "report-digest", "feed-add", "feeds")
+    for name in ("reindex", "source-add", "source-remove", "status", "settings", "allow-server", *moderators):
         assert int(commands[name, 1]["default_member_permissions"]) == MANAGE_GUILD, name
-    for name in ("ask", "sources", "source", "quotes", "who-said"):
+    for name in ("ask", "sources", "source", "quotes", "who-said", "privacy"):
         assert commands[name, 1]["default_member_permissions"] is None, name
     assert standin.identify is not None and not standin.identify["intents"] & (1 << 15)  # no message content
     assert bot.get_guild(int(standin.guild_id)) is not None
