@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import discord
 
+from index import LibraryError
 from index.feedback import FLAG_KINDS
 
 from . import render
 from .answers import KEY, StoredAnswer, stored_answer
 from .checks import is_moderator, moderator_roles
-from .errors import send_ephemeral
+from .errors import APOLOGY, send_ephemeral, user_message
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,21 @@ THANKS = {
 }
 PIN_LABEL = "Pin as answer"
 NOT_MODERATOR = "Only this server's moderators can pin an answer."
+
+
+def told_errors(
+    callback: Callable[[Any, discord.Interaction], Coroutine[Any, Any, None]],
+) -> Callable[[Any, discord.Interaction], Coroutine[Any, Any, None]]:
+    """A component's callback whose library errors (a source no longer there, a state database that
+    fails) are told to the member, as the command tree's handler does for commands."""
+
+    async def guarded(self: Any, interaction: discord.Interaction) -> None:
+        try:
+            await callback(self, interaction)
+        except LibraryError as error:
+            await send_ephemeral(interaction, user_message(error) or APOLOGY)
+
+    return guarded
 
 
 def feedback_items(stored: StoredAnswer, page: int) -> list[discord.ui.Item[Any]]:
@@ -66,6 +83,7 @@ class Vote(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"onrecord:
     ) -> Vote:
         return cls(match["key"], helpful=match["helpful"] == "1")
 
+    @told_errors
     async def callback(self, interaction: discord.Interaction) -> None:
         stored = await stored_answer(interaction, self.key)
         if stored is None:
@@ -101,6 +119,7 @@ class FlagExcerpt(
     ) -> FlagExcerpt:
         return cls(match["key"], int(match["page"]))
 
+    @told_errors
     async def callback(self, interaction: discord.Interaction) -> None:
         stored = await stored_answer(interaction, self.key)
         if stored is None:
@@ -145,6 +164,7 @@ class PinAnswer(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"onre
     ) -> PinAnswer:
         return cls(match["key"])
 
+    @told_errors
     async def callback(self, interaction: discord.Interaction) -> None:
         if not await _moderator(interaction):
             return
@@ -184,6 +204,7 @@ class PinPick(discord.ui.DynamicItem[discord.ui.Select[Any]], template=rf"onreco
     ) -> PinPick:
         return cls(match["key"])
 
+    @told_errors
     async def callback(self, interaction: discord.Interaction) -> None:
         if not await _moderator(interaction):
             return

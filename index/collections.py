@@ -167,7 +167,7 @@ class Collections:
         ``source`` (``<collection>:<doc id>`` or a bare id), from that document only. Raises
         `NoIndexError` when none of them has an index yet."""
         limit = limit or self.settings.max_excerpts
-        wanted = self._serving(collections)
+        serving = wanted = self._serving(collections)
         if source is not None:
             owner, doc_id = self.locate(source, wanted)
             wanted, source = [owner], doc_id
@@ -177,10 +177,11 @@ class Collections:
             answers.append(
                 (name, library.ask(question, source=source, context=context, limit=limit, now=now, speaker=speaker))
             )
-        return merge_answers(answers, limit, labelled=len(self._present(collections)) > 1)
+        return merge_answers(answers, limit, labelled=len(serving) > 1)
 
     def _serving(self, collections: Sequence[str]) -> list[str]:
-        serving = [name for name in dict.fromkeys(collections) if self.has_index(name)]
+        """`_present`, or `NoIndexError` when none of the collections has an index yet."""
+        serving = self._present(collections)
         if not serving:
             raise NoIndexError("There are no sources here yet: a moderator can add some with /source-add.")
         return serving
@@ -234,7 +235,7 @@ class Collections:
     def who_said(self, collections: Sequence[str], text: str) -> WhoSaid:
         """Where any of the collections hold ``text``, the closest match first."""
         found: WhoSaid | None = None
-        present = self._present(collections)
+        present = self._serving(collections)
         for name in present:
             result = self.library(name).who_said(text)
             labelled = len(present) > 1
@@ -244,8 +245,7 @@ class Collections:
                 if found is None
                 else found.model_copy(update={"matches": found.matches + matches})
             )
-        if found is None:
-            raise NoIndexError("There are no sources here yet: a moderator can add some with /source-add.")
+        assert found is not None  # _serving names at least one collection
         return found.model_copy(update={"matches": sorted(found.matches, key=lambda m: -m.similarity)})
 
     def _present(self, collections: Sequence[str]) -> list[str]:

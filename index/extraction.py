@@ -70,6 +70,9 @@ class Limits:
         return f"{self.max_bytes}-{self.max_html_bytes}-{self.max_pdf_pages}-{self.max_seconds:g}"
 
 
+_REFIRE_S = 0.05
+
+
 class _OverBudget(BaseException):  # a BaseException: a reader's "except Exception" cannot swallow it
     """Raised into the reading thread when its time is up."""
 
@@ -80,15 +83,24 @@ def time_budget(seconds: float) -> Iterator[None]:
     thread = threading.get_ident()
     lock = threading.Lock()
     state = {"done": False, "fired": False}
+    timers: list[threading.Timer] = []
 
     def fire() -> None:
         with lock:
             if not state["done"]:
                 state["fired"] = True
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread), ctypes.py_object(_OverBudget))
+                # Raised while the thread ran a garbage collector's callback (a weakref callback,
+                # a __del__), the exception is printed and dropped: so it is raised again until the
+                # block has ended.
+                again = threading.Timer(_REFIRE_S, fire)
+                again.daemon = True
+                timers.append(again)
+                again.start()
 
     timer = threading.Timer(seconds, fire)
     timer.daemon = True
+    timers.append(timer)
     timer.start()
     over = False
     try:
@@ -96,14 +108,17 @@ def time_budget(seconds: float) -> Iterator[None]:
     except _OverBudget:
         over = True
     finally:
-        timer.cancel()
-        try:
-            with lock:
-                state["done"] = True
-                if state["fired"]:  # raised but perhaps not yet delivered: withdraw it
-                    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread), None)
-        except _OverBudget:  # delivered just now, on the way out
-            over = True
+        while True:
+            try:
+                with lock:
+                    state["done"] = True
+                    for pending in timers:
+                        pending.cancel()
+                    if state["fired"]:  # raised but perhaps not yet delivered: withdraw it
+                        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread), None)
+                break
+            except _OverBudget:  # delivered just now, on the way out
+                over = True
     if over:
         raise SourceError(f"reading it took over {seconds:g} s, the limit per file")
 

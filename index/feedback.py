@@ -1,5 +1,6 @@
 """What a collection remembers about its questions: the question log, members' votes and flags on
-answers, and the excerpts its moderators pinned as answers. Blocking (SQLite): run it in a worker thread.
+answers, and the excerpts its moderators pinned as answers. Blocking (SQLite): an async caller runs
+it in a worker thread.
 
 Everything lives in the collection's state database (`state.State`, tables of `state._FEEDBACK_SCHEMA`),
 so it belongs to one server and goes with its collection. What is kept, and why:
@@ -348,8 +349,8 @@ def with_pins(
     """The answer with this collection's pinned excerpt for the question first (still verbatim and
     attributed, from the current index), if it has one; and whether it did. A pin whose source no
     longer holds its text is removed. ``serving`` is the collections the answer was drawn from."""
-    if not feedback.has_pins():
-        return answer, False
+    if answer.speaker is not None or not feedback.has_pins():
+        return answer, False  # a question about one person quotes that person only: no pin comes first
     question = answer.question
     vector = collections.queries.cached(question)
     if vector is None:

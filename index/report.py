@@ -4,7 +4,7 @@ What members asked that the sources did not cover, grouped when they ask the sam
 vectors, leader clustering at `CLUSTER_COSINE`), with counts and the closest source the search found;
 the answers voted "not helpful" and the excerpts flagged; the sources and speakers quoted most; the
 share of questions answered, day by day (week by week over more than a month). Computed from the
-collection's question log and feedback (`feedback.Feedback`); blocking (run it in a worker thread).
+collection's question log and feedback (`feedback.Feedback`); blocking.
 
 It is cheap: one batch of embeddings for the distinct unanswered questions (at most `MAX_CLUSTERED`,
 the most asked; repeated questions come from the cache of question vectors) and a pass over the log.
