@@ -23,6 +23,7 @@ COGS = (
     "bot.cogs.speakers",
     "bot.cogs.sources",
     "bot.cogs.admin",
+    "bot.cogs.feeds",
     "bot.cogs.settings",
     "bot.cogs.feedback",
     "bot.cogs.report",

@@ -16,7 +16,9 @@ from collections.abc import Sequence
 import discord
 
 from index import SHARED, Answer, BuildReport, Excerpt, SourceInfo, WhoSaid
+from index.feeds import Feed
 from index.report import FeedbackReport
+from index.web import Freshness
 
 from .service import CollectionStatus
 
@@ -287,6 +289,8 @@ def status_embed(
                 f"{status.documents} documents, {status.chunks} chunks, {status.sentences} sentences\n"
                 f"Index built {status.built_at or 'never'}"
             )
+        if item.freshness is not None:
+            value += "\n" + freshness_text(item.freshness)
         if item.collection in rebuilding:
             value += "\nRebuild running now"
         embed.add_field(name=name, value=shorten(value, FIELD_LIMIT), inline=False)
@@ -295,6 +299,43 @@ def status_embed(
     embed.add_field(name="Uptime", value=str(dt.timedelta(seconds=int(uptime_s))))
     if model:
         embed.add_field(name="Model", value=safe(model), inline=False)
+    return embed
+
+
+def when(moment: dt.datetime | None, never: str = "never") -> str:
+    """A moment as Discord shows it in each reader's own terms ("3 minutes ago", "in 2 hours")."""
+    return f"<t:{int(moment.timestamp())}:R>" if moment is not None else never
+
+
+def freshness_text(fresh: Freshness) -> str:
+    """How fresh a collection's web pages are, and when its feeds are polled next."""
+    parts = []
+    if fresh.pages:
+        span = when(fresh.newest_fetch)
+        if fresh.oldest_fetch != fresh.newest_fetch:
+            span = f"{when(fresh.oldest_fetch)} to {span}"
+        parts.append(f"{fresh.pages} web pages, fetched {span}")
+    if fresh.feeds:
+        failing = f", {fresh.failing} failing" if fresh.failing else ""
+        parts.append(f"{fresh.feeds} feeds{failing}, next poll {when(fresh.next_poll, 'now')}")
+    return "; ".join(parts)
+
+
+def feeds_embed(feeds: Sequence[Feed], collection: str) -> discord.Embed:
+    """The feeds a library follows: each one's schedule, its last poll and result, and the next poll."""
+    embed = discord.Embed(title=f"Feeds of {collection_name(collection)} ({len(feeds)})", colour=ANSWER_COLOUR)
+    if not feeds:
+        embed.description = "No feeds are followed. A moderator can add one with /feed-add."
+    for feed in feeds[: FIELDS_LIMIT - 1]:
+        result = safe(without_paths(feed.last_result or "not polled yet"))
+        if feed.failures:
+            result = f"⚠️ {result} ({feed.failures} failures in a row; polls wait longer after each)"
+        value = (
+            f"<{feed.url}>\nEvery {feed.minutes:g} min · newest {feed.max_items} · at most {feed.max_age_days:g} days"
+            f"\nLast poll {when(feed.last_poll)}: {result}\nNext poll {when(feed.next_poll, 'now')}"
+        )
+        name = f"{feed.id}. {safe(feed.title or feed.url)}"
+        embed.add_field(name=shorten(name, 256), value=shorten(value, FIELD_LIMIT), inline=False)
     return embed
 
 

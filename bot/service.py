@@ -35,7 +35,9 @@ from index import (
     guild_collection,
 )
 from index.feedback import Feedback, Outcome, Pin, with_pins
+from index.feeds import Feeds
 from index.report import FeedbackReport, build_report, question_vectors
+from index.web import Added, Freshness
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +94,7 @@ class CollectionStatus:
     collection: str
     status: LibraryStatus | None  # None: nothing indexed yet
     counters: dict[str, int]
+    freshness: Freshness | None = None  # its web pages and feeds, when it has any
 
 
 class LibraryService:
@@ -295,7 +298,8 @@ class LibraryService:
                 library = self.collections.library(name)
                 status = library.status() if self.collections.has_index(name) else None
                 counters = self.state(name).counters() if name == (where.own or SHARED) else {}
-                result.append(CollectionStatus(name, status, counters))
+                fresh = self.collections.web(name).freshness()
+                result.append(CollectionStatus(name, status, counters, fresh if fresh.pages or fresh.feeds else None))
             return result
 
         return await asyncio.to_thread(work)
@@ -304,6 +308,18 @@ class LibraryService:
 
     def library(self, collection: str) -> Library:
         return self.collections.library(collection)
+
+    def feeds(self, collection: str) -> Feeds:
+        return self.collections.feeds(collection)
+
+    async def add_url(self, collection: str, url: str) -> Added:
+        """Fetch a page and save it as a source of ``collection`` (the caller rebuilds when it changed)."""
+        return await asyncio.to_thread(self.collections.web(collection).add, url)
+
+    def remove_source(self, collection: str, doc_id: str) -> None:
+        """Remove a source file (blocking: a rebuild's ``before``); a web page stays removed from its feed."""
+        self.collections.library(collection).remove_source(doc_id)
+        self.collections.web(collection).forget(doc_id)
 
     async def rebuild(
         self,

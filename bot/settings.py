@@ -40,6 +40,7 @@ class BotSettings(BaseSettings):
     ask_per_seconds: float = Field(30.0, gt=0, description="...per this many seconds.")
     shard_count: int | None = Field(None, ge=1)
     max_upload_mb: float = Field(10.0, gt=0)
+    feed_check_s: float = Field(60.0, gt=0, description="How often the scheduler looks for feeds due a poll.")
     state_dir: Path = Field(Path(".onrecord/bot"), description="Where answers with buttons are kept.")
     answer_keep_days: float = Field(30.0, gt=0, description="Buttons of older answers say to ask again.")
     delivery_deadline_s: float = Field(

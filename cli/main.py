@@ -22,7 +22,7 @@ from . import terminal
 
 log = logging.getLogger(__name__)
 
-COLLECTION_COMMANDS = frozenset({"index", "ask", "speakers", "quotes", "who-said", "sources", "report"})
+COLLECTION_COMMANDS = frozenset({"index", "ask", "speakers", "quotes", "who-said", "sources", "add", "feeds", "report"})
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 
@@ -81,6 +81,16 @@ def _parser() -> argparse.ArgumentParser:
     who.add_argument("--json", action="store_true", help="print one JSON object")
     sources = add("sources", _cmd_sources, "list the indexed documents")
     sources.add_argument("--json", action="store_true", help="print a JSON array")
+    web = add("add", _cmd_add, "fetch a web page, save it as a source and index it (again: refresh it)")
+    web.add_argument("url", help="the page's http(s) address")
+    feeds = add("feeds", _cmd_feeds, "follow RSS/Atom feeds and sitemaps: add, remove, list, poll")
+    feeds.add_argument("action", choices=["add", "remove", "list", "poll"])
+    feeds.add_argument("feed", nargs="?", help="add: the feed's address; remove/poll: its number or address")
+    feeds.add_argument("--minutes", type=float, help="add: poll every N minutes (default ONRECORD_FEED_MINUTES)")
+    feeds.add_argument("--max-items", type=int, help="add: index the newest N entries (ONRECORD_FEED_MAX_ITEMS)")
+    feeds.add_argument("--max-age-days", type=float, help="add: skip entries older than N days")
+    feeds.add_argument("--due", action="store_true", help="poll: only the feeds whose time has come")
+    feeds.add_argument("--json", action="store_true", help="list: print a JSON array")
     report = add("report", _cmd_report, "what members asked that the sources did not cover, and their feedback")
     report.add_argument("--days", type=float, default=7.0, help="the period: the last this many days (default 7)")
     add("run", _cmd_run, "start the Discord bot (needs DISCORD_TOKEN)")
@@ -207,6 +217,57 @@ def _cmd_sources(args: argparse.Namespace, settings: IndexSettings) -> int:
         print(json.dumps(rows, ensure_ascii=False, indent=1))
     else:
         print(terminal.render_sources(sources), end="")
+    return 0
+
+
+def _collection(args: argparse.Namespace) -> str:
+    return getattr(args, "collection", None) or SHARED
+
+
+def _rebuild_quietly(library: Library) -> None:
+    with _ProgressBar() as bar:
+        report = library.rebuild(progress=bar)
+    print(terminal.render_report(report), end="", file=sys.stderr)
+
+
+def _cmd_add(args: argparse.Namespace, settings: IndexSettings) -> int:
+    collections = Collections(settings)
+    added = collections.web(_collection(args)).add(args.url)
+    print(f"{added.outcome}: {added.url} as {added.doc}" + (f" ({added.title})" if added.title else ""))
+    if added.changed or not collections.has_index(_collection(args)):
+        _rebuild_quietly(collections.library(_collection(args)))
+    return 0
+
+
+def _cmd_feeds(args: argparse.Namespace, settings: IndexSettings) -> int:
+    collections = Collections(settings)
+    feeds = collections.feeds(_collection(args))
+    if args.action in ("add", "remove") and not args.feed:
+        raise LibraryError(f"`onrecord feeds {args.action}` needs the feed's address (or number).")
+    if args.action == "list":
+        listed = feeds.followed()
+        if args.json:
+            print(json.dumps([terminal.feed_json(f) for f in listed], ensure_ascii=False, indent=1))
+        else:
+            print(terminal.render_feeds(listed), end="")
+        return 0
+    changed = False
+    if args.action == "add":
+        result = feeds.add(args.feed, minutes=args.minutes, max_items=args.max_items, max_age_days=args.max_age_days)
+        print(f"following {result.feed.url}: {result.summary()}")
+        changed = result.changed
+    elif args.action == "remove":
+        feed, removed = feeds.remove(args.feed)
+        print(f"stopped following {feed.url}; removed {len(removed)} pages")
+        changed = bool(removed)
+    else:
+        chosen = [feeds.find(args.feed)] if args.feed else feeds.due() if args.due else feeds.followed()
+        for feed in chosen:
+            result = feeds.poll(feed)
+            print(f"{feed.url}: {result.summary()}")
+            changed = changed or result.changed
+    if changed:  # one rebuild for everything the command fetched
+        _rebuild_quietly(collections.library(_collection(args)))
     return 0
 
 

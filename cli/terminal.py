@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Sequence
+from typing import Any
 
 from evaluation.answers import Calibration, EvalReport
 from evaluation.speakers import GROUPS, SpeakerReport
 from index import Answer, BuildReport, Excerpt, SourceInfo, SpeakerInfo, WhoSaid
+from index.feeds import Feed
 from index.models import NOT_COVERED
 from index.report import FeedbackReport
 
@@ -120,6 +122,24 @@ def render_sources(sources: Sequence[SourceInfo]) -> str:
             f"    {s.chunks} chunks, {s.sentences} sentences, {s.chars:,} characters" + (f", {s.url}" if s.url else "")
         )
     return "\n".join(lines) + "\n"
+
+
+def render_feeds(feeds: Sequence[Feed]) -> str:
+    """Each followed feed: its number, address, schedule and what its last poll did."""
+    if not feeds:
+        return "No feeds are followed.\n"
+    lines = []
+    for f in feeds:
+        when = f.last_poll.isoformat(timespec="minutes") if f.last_poll else "never"
+        upcoming = f.next_poll.isoformat(timespec="minutes") if f.next_poll else "now"
+        lines.append(f"{f.id}. {f.url}" + (f" ({f.title})" if f.title else ""))
+        lines.append(f"    every {f.minutes:g} min, newest {f.max_items}, at most {f.max_age_days:g} days old")
+        lines.append(f"    last poll {when}: {f.last_result or '-'}; next {upcoming}")
+    return "\n".join(lines) + "\n"
+
+
+def feed_json(feed: Feed) -> dict[str, Any]:
+    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in feed.__dict__.items()}
 
 
 def render_eval(report: EvalReport) -> str:

@@ -28,11 +28,13 @@ from pathlib import Path
 
 from .embedding import Embedder
 from .errors import LibraryError, NoIndexError, QuestionError
+from .feeds import Feeds
 from .library import Library, QueryVectors, Quota
 from .models import Answer, Excerpt, SourceInfo, SpeakerInfo, WhoSaid
 from .settings import IndexSettings
 from .state import State
 from .store import current_name
+from .web import Fetcher, WebSources
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,7 @@ class Collections:
         self._open: OrderedDict[str, _Open] = OrderedDict()
         self._states: dict[str, State] = {}
         self._lock = threading.Lock()
+        self.fetcher = Fetcher(settings)  # one per process: its robots.txt answers serve every collection
 
     # -- collections -----------------------------------------------------------------------------
 
@@ -128,6 +131,24 @@ class Collections:
             if state is None:
                 state = self._states[collection] = State(self.folder(collection) / "state.sqlite")
             return state
+
+    def web(self, collection: str) -> WebSources:
+        """The collection's web pages (index/web.py): adding one by its address, their freshness."""
+        return WebSources(self.library(collection), self.state(collection), self.fetcher)
+
+    def feeds(self, collection: str) -> Feeds:
+        """The feeds the collection follows (index/feeds.py)."""
+        return Feeds(self.web(collection), self.settings)
+
+    def with_feeds(self) -> list[str]:
+        """The collections that follow at least one feed (their state databases are looked at, not opened
+        as libraries)."""
+        found = []
+        for path in sorted((self.settings.data_dir / "collections").glob("*/state.sqlite")):
+            name = path.parent.name
+            if _ID.fullmatch(name) and self.state(name).has_rows("feeds"):
+                found.append(name)
+        return found
 
     # -- questions over several collections ------------------------------------------------------
 

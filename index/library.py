@@ -15,19 +15,23 @@ import threading
 import time
 import unicodedata
 from collections import OrderedDict
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from . import build as builder
+from . import metadata
 from . import speakers as people
 from .analysis import content_stems
 from .answer import compose, span_excerpt
 from .embedding import Embedder, load_embedder
 from .errors import CorruptIndexError, NoIndexError, QuestionError, SourceError, SourceExistsError
 from .extraction import ExtractionCache, Limits
+from .files import atomic_write
 from .loaders import SIDECAR_SUFFIX, SUPPORTED_SUFFIXES, source_files, unreadable
 from .models import Answer, BuildReport, Excerpt, SourceInfo, SpeakerInfo, WhoSaid
 from .search import CONFIDENCE_FEATURES, Candidate, gather, lexical, topic_stems
@@ -426,13 +430,16 @@ class Library:
                 )
         return Upload(name=name, target=target, replaces=exists)
 
-    def save_source(self, filename: str, data: bytes, *, replace: bool = False) -> Path:
+    def save_source(
+        self, filename: str, data: bytes, *, replace: bool = False, meta: Mapping[str, Any] | None = None
+    ) -> Path:
         """Check an uploaded file and save it into the sources folder under a safe name.
 
         The file must pass `check_upload` and be readable as a document; it is written to a temporary
         name and renamed, so a half-written file is never indexed. A file of the same name is replaced
         only when ``replace`` says so, and then with its metadata sidecar: the new file never borrows
-        the old one's title, outlet or date.
+        the old one's title, outlet or date. ``meta`` (a fetched page's address and dates) is written as
+        the new file's sidecar.
         """
         upload = self.check_upload(filename, len(data))
         if upload.replaces and not replace:
@@ -448,8 +455,11 @@ class Library:
                 raise SourceError(f"it could not be saved ({error.strerror or error})") from error
             # Refuses binary, empty, broken PDF... with the reason; the rebuild that follows finds it in the cache.
             ExtractionCache(self.settings.index_dir / "extracted", Limits.of(self.settings)).load(tmp, docs)
+            sidecar = _sidecar_yaml(meta, upload.name) if meta else None
             _sidecar(upload.target).unlink(missing_ok=True)
             tmp.replace(upload.target)
+            if sidecar is not None:
+                atomic_write(_sidecar(upload.target), sidecar)
         except SourceError as error:
             raise SourceError(f"{filename!r} was not added: {error}.") from error
         except Exception as error:  # an unforeseen reader failure refuses the file, named, like any other
@@ -490,6 +500,15 @@ class Upload:
 
 def _sidecar(path: Path) -> Path:
     return path.with_name(path.name + SIDECAR_SUFFIX)
+
+
+def _sidecar_yaml(meta: Mapping[str, Any], name: str) -> str:
+    """A sidecar's YAML for ``meta``, checked as the loader will check it (`SourceError` names a wrong field)."""
+    import yaml
+
+    text = yaml.safe_dump(dict(meta), allow_unicode=True, sort_keys=False)
+    metadata.sidecar(text.encode("utf-8"), name + SIDECAR_SUFFIX)
+    return text
 
 
 def _remove_stale_uploads(docs: Path, older_than_s: float = 3600) -> None:

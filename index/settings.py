@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
 
@@ -65,6 +66,33 @@ class IndexSettings(BaseSettings):
     max_extract_seconds: float = Field(
         60.0, gt=0, description="Reading one file may take this long; a file that takes longer is skipped."
     )
+    # -- sources from the web (index/web.py, index/feeds.py) --
+    user_agent: str = Field(
+        "OnRecordBot/0.1 (a Discord bot that quotes its sources; respects robots.txt)",
+        description="User-Agent of every web request; its first word is the name robots.txt rules are matched on.",
+    )
+    fetch_timeout_s: float = Field(20.0, gt=0, description="Most seconds one fetch may take, redirects included.")
+    fetch_max_mb: float = Field(5.0, gt=0, description="Web pages and feeds over this (decompressed) are cut off.")
+    fetch_max_redirects: int = Field(5, ge=0, le=20, description="Redirects followed for one fetch.")
+    fetch_allow_networks: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="Private or loopback networks that may be fetched anyway (CIDR, e.g. 127.0.0.1/32; tests)."
+    )
+    feed_minutes: float = Field(60.0, gt=0, description="How often a feed is polled (each feed can override it).")
+    feed_max_items: int = Field(20, ge=1, le=500, description="Newest entries of a feed that are indexed.")
+    feed_max_age_days: float = Field(30.0, gt=0, description="Feed entries older than this are not fetched.")
+    feed_max_backoff_minutes: float = Field(
+        1440.0, gt=0, description="Longest wait before polling a failing feed again (the wait doubles per failure)."
+    )
+
+    @field_validator("fetch_allow_networks", mode="before")
+    @classmethod
+    def _network_list(cls, value: Any) -> Any:
+        """A list in the environment: "127.0.0.1/32, ::1/128"; each must be a network."""
+        if isinstance(value, str):
+            value = tuple(part.strip() for part in value.split(",") if part.strip())
+        for network in value:
+            ipaddress.ip_network(network, strict=False)  # a ValueError names the wrong one
+        return value
 
     @model_validator(mode="after")
     def _index_under_data_dir(self) -> IndexSettings:

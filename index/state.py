@@ -80,9 +80,48 @@ _FEEDBACK_SCHEMA = """
         created REAL NOT NULL
     );
 """
+# The collection's feeds (RSS, Atom, sitemaps) with their schedule and last result, and the web pages it
+# holds (index/web.py, index/feeds.py): one row per canonical URL, naming its file in the sources folder
+# (``source_url``: the address it was asked for, a feed entry's link, when that is another).
+# ``removed`` keeps a page a moderator removed from coming back with the next poll of its feed.
+_FEEDS_SCHEMA = """
+    CREATE TABLE feeds (
+        id INTEGER PRIMARY KEY,
+        url TEXT NOT NULL UNIQUE,
+        title TEXT,
+        minutes REAL,
+        max_items INTEGER NOT NULL,
+        max_age_days REAL NOT NULL,
+        etag TEXT,
+        last_modified TEXT,
+        added_at TEXT NOT NULL,
+        last_poll TEXT,
+        last_result TEXT,
+        last_ok TEXT,
+        failures INTEGER NOT NULL DEFAULT 0,
+        next_poll TEXT NOT NULL
+    );
+    CREATE TABLE web_sources (
+        url TEXT PRIMARY KEY,
+        source_url TEXT,
+        doc TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        fetched_at TEXT NOT NULL,
+        published TEXT,
+        feed_id INTEGER,
+        entry_updated TEXT,
+        removed INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX web_sources_hash ON web_sources (content_hash);
+    CREATE INDEX web_sources_doc ON web_sources (doc);
+    CREATE INDEX web_sources_source ON web_sources (source_url);
+    CREATE INDEX web_sources_feed ON web_sources (feed_id);
+"""
+
 # Each entry takes the schema from version i to i + 1; never edit one that has shipped, append another.
-MIGRATIONS: tuple[str, ...] = (_COUNTERS_SCHEMA, _FEEDBACK_SCHEMA)
+MIGRATIONS: tuple[str, ...] = (_COUNTERS_SCHEMA, _FEEDBACK_SCHEMA, _FEEDS_SCHEMA)
 _BUSY_TIMEOUT_S = 10.0
+_TABLES = frozenset({"counters", "settings", "feeds", "web_sources"})
 
 
 class StateError(LibraryError):
@@ -121,6 +160,13 @@ class State:
         (index/feedback.py): committed when the block ends, rolled back if it raises."""
         with self._lock, self._connect() as db:
             yield db
+
+    def has_rows(self, table: str) -> bool:
+        """Whether one of this module's tables (say ``feeds``) holds a row."""
+        if table not in _TABLES:
+            raise StateError(f"There is no table {table!r}.")
+        with self.transaction() as db:
+            return db.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None
 
     def count(self, name: str, by: int = 1) -> None:
         """Add ``by`` to the counter ``name``."""

@@ -85,14 +85,7 @@ class AdminCog(commands.Cog):
         self.service = bot.service
 
     async def _target(self, interaction: discord.Interaction, library: LibraryChoice) -> str:
-        """The collection a command changes, once the member is allowed to change it."""
-        collection = (
-            SHARED if library == "shared" or interaction.guild_id is None else guild_collection(interaction.guild_id)
-        )
-        await require_manager(interaction, collection)
-        if self.service.rebuilding(collection):
-            raise BuildInProgressError(REBUILD_RUNNING)
-        return collection
+        return await target_collection(self.bot, interaction, library)
 
     async def _rebuild(
         self,
@@ -101,25 +94,9 @@ class AdminCog(commands.Cog):
         before: Callable[[], object] | None = None,
         *,
         announce: bool = False,
+        intro: str = "",
     ) -> None:
-        """Rebuild with progress edited into the deferred reply, then the summary: through the channel
-        when the interaction's token has expired (a long rebuild), posted there if it cannot be edited."""
-        reply = PublicReply(interaction, self.bot.settings)
-        if announce:
-            with contextlib.suppress(discord.HTTPException, LookupError):
-                await reply.show("Rebuilding the index… scanning")
-
-        async def show(progress: BuildProgress) -> None:
-            await reply.show(f"Rebuilding the index… {progress.describe()}")
-
-        try:
-            report = await self.service.rebuild(collection, on_progress=show, before=before)
-        except LibraryError as error:
-            if reply.token_works and not reply.expiring():
-                raise  # told to the moderator alone, by the tree's error handler
-            await reply.show(f"The rebuild did not finish: {user_message(error)}", retry=True)
-            return
-        await reply.show(render.report_text(report), retry=True)
+        await rebuild_with_progress(self.bot, interaction, collection, before, announce=announce, intro=intro)
 
     @app_commands.command(name="reindex")
     @app_commands.describe(library=LIBRARY_HELP)
@@ -131,13 +108,27 @@ class AdminCog(commands.Cog):
         await self._rebuild(interaction, collection, announce=True)
 
     @app_commands.command(name="source-add")
-    @app_commands.describe(file="A .txt, .md, .html or .pdf file to add to the sources.", library=LIBRARY_HELP)
+    @app_commands.describe(
+        file="A .txt, .md, .html or .pdf file to add to the sources.",
+        url="Or a web page's address: fetched, saved with its link and dates, and refreshed when added again.",
+        library=LIBRARY_HELP,
+    )
     @app_commands.default_permissions(manage_guild=True)
     async def source_add(
-        self, interaction: discord.Interaction, file: discord.Attachment, library: LibraryChoice = "server"
+        self,
+        interaction: discord.Interaction,
+        file: discord.Attachment | None = None,
+        url: str | None = None,
+        library: LibraryChoice = "server",
     ) -> None:
-        """Add a document to the sources and index it."""
+        """Add a document (a file, or a web page by its address) to the sources and index it."""
+        if (file is None) == (url is None):
+            raise SourceError("Give either a file or a url (one of them).")
         collection = await self._target(interaction, library)
+        if url is not None:
+            await self._add_url(interaction, collection, url)
+            return
+        assert file is not None
         limit_mb = self.bot.settings.max_upload_mb
         if file.size > limit_mb * 1e6:
             raise SourceError(f"{file.filename!r} is {file.size / 1e6:.1f} MB, over the {limit_mb:g} MB limit.")
@@ -172,6 +163,20 @@ class AdminCog(commands.Cog):
         await self._rebuild(reply_to, collection, before=save)
         log.info("added source %s to %s (%d bytes)", saved[0].name if saved else "?", collection, len(data))
 
+    async def _add_url(self, interaction: discord.Interaction, collection: str, url: str) -> None:
+        await interaction.response.defer(thinking=True)
+        added = await self.service.add_url(collection, url)
+        title = render.safe(added.title or added.doc)
+        if not added.changed and self.service.collections.has_index(collection):
+            await interaction.followup.send(
+                f"**{title}** is a source already and has not changed since: nothing to re-index.\n<{added.url}>",
+                allowed_mentions=NO_MENTIONS,
+            )
+            return
+        verb = "Added" if added.outcome == "added" else "Refreshed"
+        log.info("%s %s in %s as %s", verb.lower(), added.url[:200], collection, added.doc)
+        await self._rebuild(interaction, collection, intro=f"{verb} **{title}** from <{added.url}>.\n")
+
     @app_commands.command(name="source-remove")
     @app_commands.describe(name="The document to remove (start typing its title or file name).", library=LIBRARY_HELP)
     @app_commands.autocomplete(name=removable_autocomplete)
@@ -182,9 +187,8 @@ class AdminCog(commands.Cog):
         """Remove a document from the sources and the index."""
         collection = await self._target(interaction, library)
         await interaction.response.defer(thinking=True)
-        target = self.service.library(collection)
         doc_id = name.partition(":")[2] if name.startswith(f"{collection}:") else name
-        await self._rebuild(interaction, collection, before=lambda: target.remove_source(doc_id))
+        await self._rebuild(interaction, collection, before=lambda: self.service.remove_source(collection, doc_id))
 
     @app_commands.command(name="status")
     @app_commands.default_permissions(manage_guild=True)
@@ -198,6 +202,46 @@ class AdminCog(commands.Cog):
         running = [s.collection for s in statuses if self.service.rebuilding(s.collection)]
         embed = render.status_embed(statuses, uptime_s=time.time() - self.service.started, rebuilding=running)
         await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+
+async def target_collection(bot: OnRecordBot, interaction: discord.Interaction, library: LibraryChoice) -> str:
+    """The collection a command changes, once the member is allowed to change it."""
+    collection = (
+        SHARED if library == "shared" or interaction.guild_id is None else guild_collection(interaction.guild_id)
+    )
+    await require_manager(interaction, collection)
+    if bot.service.rebuilding(collection):
+        raise BuildInProgressError(REBUILD_RUNNING)
+    return collection
+
+
+async def rebuild_with_progress(
+    bot: OnRecordBot,
+    interaction: discord.Interaction,
+    collection: str,
+    before: Callable[[], object] | None = None,
+    *,
+    announce: bool = False,
+    intro: str = "",
+) -> None:
+    """Rebuild with progress edited into the deferred reply, then the summary (after ``intro``): through
+    the channel when the interaction's token has expired (a long rebuild), posted there if it cannot be edited."""
+    reply = PublicReply(interaction, bot.settings)
+    if announce:
+        with contextlib.suppress(discord.HTTPException, LookupError):
+            await reply.show("Rebuilding the index… scanning")
+
+    async def show(progress: BuildProgress) -> None:
+        await reply.show(f"{intro}Rebuilding the index… {progress.describe()}")
+
+    try:
+        report = await bot.service.rebuild(collection, on_progress=show, before=before)
+    except LibraryError as error:
+        if reply.token_works and not reply.expiring():
+            raise  # told to the moderator alone, by the tree's error handler
+        await reply.show(f"The rebuild did not finish: {user_message(error)}", retry=True)
+        return
+    await reply.show(render.shorten(intro + render.report_text(report), render.CONTENT_LIMIT), retry=True)
 
 
 async def setup(bot: OnRecordBot) -> None:

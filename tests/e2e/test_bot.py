@@ -80,6 +80,9 @@ async def test_logs_in_and_syncs_every_command(standin: DiscordStandIn, bot: OnR
         ("pin-remove", 1),
         ("report", 1),
         ("report-digest", 1),
+        ("feed-add", 1),
+        ("feed-remove", 1),
+        ("feeds", 1),
         ("Find sources", 3),
         ("Who said this?", 3),
     }
@@ -92,7 +95,7 @@ async def test_logs_in_and_syncs_every_command(standin: DiscordStandIn, bot: OnR
         "private": True,
     }
     assert [o["name"] for o in ask["options"] if o.get("required")] == ["question"]
-    moderators = ("log-delete", "pin-remove", "report", "report-digest")
+    moderators = ("log-delete", "pin-remove", "report", "report-digest", "feed-add", "feeds")
     for name in ("reindex", "source-add", "source-remove", "status", "settings", "allow-server", *moderators):
         assert int(commands[name, 1]["default_member_permissions"]) == MANAGE_GUILD, name
     for name in ("ask", "sources", "source", "quotes", "who-said", "privacy"):
