@@ -258,11 +258,15 @@ def _index_documents(
     title_vectors = np.zeros((len(titles), embedder.dim), dtype=np.float32)
     title_missing = pool.fill(titles, title_vectors) if pool is not None else list(range(len(titles)))
     wanted = [sentence_texts[i] for i in missing] + [titles[i] for i in title_missing]
+    # A text that recurs (a byline, a newsletter plug, a title that is also a sentence) is embedded once.
+    first_seen: dict[str, int] = {}
+    where = [first_seen.setdefault(text, len(first_seen)) for text in wanted]
+    unique = list(first_seen)
     if wanted:
-        embedded = _embed_all(wanted, embedder, notify)
+        embedded = _embed_all(unique, embedder, notify)[where]
         sentence_vectors[missing] = embedded[: len(missing)]
         title_vectors[title_missing] = embedded[len(missing) :]
-    report.embedded = len(wanted)
+    report.embedded = len(unique)
     known = len(sentence_texts) + len(chunk_texts) - len(missing) - len(pooling)
     if known:
         log.info("%d of %d texts kept the vectors they had", known, len(sentence_texts) + len(chunk_texts))

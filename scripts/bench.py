@@ -29,6 +29,7 @@ import datetime as dt
 import json
 import os
 import platform
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -356,7 +357,7 @@ def main() -> None:
     parser.add_argument("--section", default="bench", help="which marked block of --out to replace")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
-    backends = args.backends.split(",")
+    backends = [b for b in args.backends.split(",") if b]
     work = Path(tempfile.mkdtemp(prefix="onrecord-bench-"))
     try:
         n_docs = paragraph_corpus(work / "docs")
@@ -374,7 +375,7 @@ def main() -> None:
             rows[backend] = measure_build(work, backend)
             rows[backend]["cold_start_s"] = measure_cold_start(work / "docs", work / f"index-{backend}", backend)
         latency: dict[tuple[int, str], dict[str, float]] = {}
-        base = work / f"index-{backends[0]}"
+        base = work / f"index-{backends[0] if backends else args.news_backends.split(',')[0]}"
         for size in sizes:
             print(f"synthesising {size:,} chunks…", file=sys.stderr)
             target = work / f"synthetic-{size}"
@@ -399,7 +400,7 @@ def render(
     n_docs: int,
     args: argparse.Namespace,
 ) -> str:
-    command = "python scripts/bench.py " + " ".join(sys.argv[1:])
+    command = "python scripts/bench.py " + shlex.join(sys.argv[1:])
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     out = [
         f"Measured {dt.date.today().isoformat()} on {machine} with `{command.strip()}`.",
@@ -424,9 +425,18 @@ def render(
             f"{r['added_texts']} texts ({r['added_tokens']:,} tokens) embedded, {r['added_s']:.1f} s.",
             "",
         ]
-    out += [
+    if rows:
+        out += _build_rows(rows, n_docs)
+    if latency:
+        out += _latency_rows(latency, args)
+    return "\n".join(out)
+
+
+def _build_rows(rows: dict[str, dict[str, float]], n_docs: int) -> list[str]:
+    out = [
         f"Build over {n_docs:,} documents (one per SQuAD dev paragraph); throughput in texts embedded per second "
-        "(sentences and chunks), against the bare encoder on exactly the same texts in the same run.",
+        "(sentences and titles: passages are pooled from them), against the bare encoder on exactly the same "
+        "texts in the same run.",
         "",
         "| backend | texts | build s | build texts/s | bare encoder texts/s | ratio "
         "| unchanged rebuild s (per 1,000 docs) | cold start to first answer s | bytes on disk per chunk |",
@@ -438,7 +448,11 @@ def render(
             f"{r['ratio']:.2f} | {r['unchanged_s']:.2f} ({r['unchanged_s_per_1000']:.2f}) | {r['cold_start_s']:.1f} | "
             f"{r['bytes_per_chunk']:,.0f} |"
         )
-    out += ["", f"`ask` latency (model warm, {args.questions} SQuAD questions, one process per size):", ""]
+    return out
+
+
+def _latency_rows(latency: dict[tuple[int, str], dict[str, float]], args: argparse.Namespace) -> list[str]:
+    out = ["", f"`ask` latency (model warm, {args.questions} SQuAD questions, one process per size):", ""]
     out += [
         "| chunks | backend | p50 ms | p95 ms | peak RSS MB | chunk index (recall@10) |",
         "|---|---|---|---|---|---|",
@@ -446,7 +460,7 @@ def render(
     for (size, backend), r in sorted(latency.items()):
         chunk = f"{r['chunks_index']}" + (f" ({r['chunks_recall10']:.3f})" if "chunks_recall10" in r else "")
         out.append(f"| {size:,} | {backend} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['rss_mb']:.0f} | {chunk} |")
-    return "\n".join(out)
+    return out
 
 
 def write(path: Path, table: str, section: str) -> None:
