@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install "torch==2.13.0" 2>&1 | { grep -v "^WARNING: Location" || true; }
 	$(PIP) install -e ".[dev]" 2>&1 | { grep -v "^WARNING: Location" || true; }
-	$(BIN)/python -c "import torch, index, bot; assert '+cu' not in torch.__version__, torch.__version__"
+	$(BIN)/python -c "import torch, index, bot, cli, evaluation; assert '+cu' not in torch.__version__, torch.__version__"
 	test -x $(BIN)/onrecord
 	touch $(STAMP)
 
@@ -30,11 +30,11 @@ demo: $(STAMP)
 	$(BIN)/onrecord ask "How do I bake sourdough bread?"
 
 lint: $(STAMP)
-	$(BIN)/ruff check index bot tests scripts
-	$(BIN)/ruff format --check index bot tests scripts
+	$(BIN)/ruff check index bot cli evaluation tests scripts
+	$(BIN)/ruff format --check index bot cli evaluation tests scripts
 
 typecheck: $(STAMP)
-	$(BIN)/mypy index bot
+	$(BIN)/mypy index bot cli evaluation
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest

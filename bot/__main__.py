@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from index import IndexSettings, Library, LibraryError
+from index import Collections, IndexSettings, LibraryError
 
 if TYPE_CHECKING:
     import discord
@@ -41,7 +41,10 @@ def run(index_settings: IndexSettings | None = None) -> int:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway)
 
     async def main() -> None:
-        bot = OnRecordBot(settings, LibraryService(Library(index_settings)))
+        service = LibraryService(
+            Collections(index_settings), max_rebuilds=settings.max_rebuilds, allowed_guilds=settings.allowed_guilds
+        )
+        bot = OnRecordBot(settings, service)
         async with bot:
             _close_on_sigterm(bot)
             await bot.start(settings.discord_token.get_secret_value())

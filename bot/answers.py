@@ -8,6 +8,7 @@ blocks on the disk: the bot calls it in a worker thread.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import sqlite3
 import threading
@@ -15,7 +16,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import discord
+
 from index import Answer
+
+from .errors import send_ephemeral
+
+KEY = "[0-9a-f]{16}"  # an answer's key, as the buttons' custom ids hold it
+EXPIRED = "This answer is no longer kept; please ask again."
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
@@ -102,3 +110,11 @@ class AnswerStore:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+
+
+async def stored_answer(interaction: discord.Interaction, key: str) -> StoredAnswer | None:
+    """The answer a button's custom id names, or None after telling the member it is no longer kept."""
+    stored: StoredAnswer | None = await asyncio.to_thread(interaction.client.answers.get, key)  # type: ignore[attr-defined]
+    if stored is None:
+        await send_ephemeral(interaction, EXPIRED)
+    return stored

@@ -21,7 +21,18 @@ APOLOGY = "Sorry, something went wrong while answering. It has been logged."
 
 
 class NotModerator(app_commands.CheckFailure):
-    """The member may not manage sources."""
+    """The member may not manage this server's sources."""
+
+
+class NotOwner(app_commands.CheckFailure):
+    """Only the bot's owners manage the shared library."""
+
+
+class NotEnabled(app_commands.CheckFailure):
+    """The bot is not enabled in this server (``ONRECORD_ALLOWED_GUILDS``)."""
+
+
+NOT_ENABLED = "OnRecord is not enabled in this server. The bot's owner can enable it with /allow-server."
 
 
 def user_message(error: Exception) -> str | None:
@@ -34,6 +45,10 @@ def user_message(error: Exception) -> str | None:
         return f"You're asking quickly: try again in {max(1, round(error.retry_after))} s."
     if isinstance(error, NotModerator):
         return "You're not allowed to do that: it needs the Manage Server permission or the moderator role."
+    if isinstance(error, NotOwner):
+        return "Only the bot's owners can change the shared library."
+    if isinstance(error, NotEnabled):
+        return NOT_ENABLED
     if isinstance(error, app_commands.CheckFailure):
         return "You're not allowed to use that command here."
     return None

@@ -15,7 +15,10 @@ from collections.abc import Sequence
 
 import discord
 
-from index import Answer, BuildReport, Excerpt, LibraryStatus, SourceInfo, WhoSaid
+from index import SHARED, Answer, BuildReport, Excerpt, SourceInfo, WhoSaid
+from index.report import FeedbackReport
+
+from .service import CollectionStatus
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256
@@ -85,8 +88,14 @@ def shorten(text: str, limit: int, ellipsis: str = "…") -> str:
     return piece + ellipsis
 
 
+def collection_name(collection: str | None) -> str:
+    """How a collection is named to members: the shared library, or the server's own."""
+    return "shared library" if collection == SHARED else "this server's library"
+
+
 def attribution_line(excerpt: Excerpt) -> str:
-    """— **Speaker** · *Title* · outlet · date · location · [link] (all escaped, each within bounds)."""
+    """— **Speaker** · *Title* · outlet · date · location · [link] · collection (all escaped, each
+    within bounds; the collection only when the answer draws on several)."""
     parts: list[str] = []
     if excerpt.speaker:
         parts.append(f"**{shorten(safe(excerpt.speaker), META_LIMIT)}**")
@@ -101,6 +110,10 @@ def attribution_line(excerpt: Excerpt) -> str:
         parts.append(f"[link](<{excerpt.url}>)")
     elif excerpt.path:
         parts.append(code(excerpt.path, META_LIMIT))
+    if excerpt.collection:
+        parts.append(collection_name(excerpt.collection))
+    if excerpt.pinned:
+        parts.append("pinned by the moderators")
     return "— " + " · ".join(parts)
 
 
@@ -237,6 +250,8 @@ def sources_embed(sources: Sequence[SourceInfo], page: int, page_size: int = 10)
         author = shorten(safe(info.author or ""), META_LIMIT)
         meta = " · ".join(x for x in (author, info.published.isoformat() if info.published else "") if x)
         value = code(info.doc_id) + (f"\n{meta}" if meta else "") + f"\n{info.chunks} chunks"
+        if info.collection:
+            value += f" · {collection_name(info.collection)}"
         embed.add_field(name=shorten(safe(info.title), TITLE_LIMIT), value=shorten(value, FIELD_LIMIT), inline=False)
     embed.set_footer(text=f"Page {page + 1} of {total_pages}")
     return embed
@@ -257,16 +272,166 @@ def source_embed(info: SourceInfo) -> discord.Embed:
 
 
 def status_embed(
-    status: LibraryStatus, *, uptime_s: float, answered: int, abstained: int, rebuilding: bool
+    collections: Sequence[CollectionStatus], *, uptime_s: float, rebuilding: Sequence[str] = ()
 ) -> discord.Embed:
+    """What each collection a server reads serves, and the server's own answer counts."""
     embed = discord.Embed(title="OnRecord status", colour=ANSWER_COLOUR)
-    embed.add_field(name="Documents", value=str(status.documents))
-    embed.add_field(name="Chunks", value=str(status.chunks))
-    embed.add_field(name="Sentences", value=str(status.sentences))
-    embed.add_field(name="Model", value=safe(status.model), inline=False)
-    embed.add_field(name="Index built", value=status.built_at or "never")
+    model = next((c.status.model for c in collections if c.status is not None), None)
+    for item in collections[: FIELDS_LIMIT - 4]:
+        name = collection_name(item.collection).capitalize()
+        if item.status is None:
+            value = "Nothing indexed yet."
+        else:
+            status = item.status
+            value = (
+                f"{status.documents} documents, {status.chunks} chunks, {status.sentences} sentences\n"
+                f"Index built {status.built_at or 'never'}"
+            )
+        if item.collection in rebuilding:
+            value += "\nRebuild running now"
+        embed.add_field(name=name, value=shorten(value, FIELD_LIMIT), inline=False)
+    counted = next((c.counters for c in collections if c.counters), {})
+    embed.add_field(name="Answered / abstained", value=f"{counted.get('answered', 0)} / {counted.get('abstained', 0)}")
     embed.add_field(name="Uptime", value=str(dt.timedelta(seconds=int(uptime_s))))
-    embed.add_field(name="Answered / abstained", value=f"{answered} / {abstained}")
-    if rebuilding:
-        embed.add_field(name="Rebuild", value="running now", inline=False)
+    if model:
+        embed.add_field(name="Model", value=safe(model), inline=False)
     return embed
+
+
+# -- feedback, pins and the moderators' report ---------------------------------------------------
+
+OPTION_LIMIT = 100  # a select option's label and description
+REPORT_PAGE_CHARS = 3500
+
+
+def pin_option(number: int, excerpt: Excerpt) -> str:
+    """A select option naming an excerpt: its number and the start of its quote."""
+    return shorten(f"{number + 1}. “{' '.join(plain(excerpt.quote).split())}”", OPTION_LIMIT)
+
+
+def pin_source(excerpt: Excerpt) -> str:
+    return shorten(plain(" · ".join(p for p in (excerpt.speaker, excerpt.title) if p)), OPTION_LIMIT)
+
+
+def pin_prompt(answer: Answer) -> str:
+    return shorten(
+        f"Which excerpt should answer “{safe(answer.question)}” first? The same or a very similar question "
+        "will get it first, word for word from the current source, until the pin is removed (`/pin-remove`) "
+        "or the source changes.",
+        CONTENT_LIMIT,
+    )
+
+
+def pinned_text(answer: Answer, number: int) -> str:
+    excerpt = answer.excerpts[number]
+    return shorten(
+        f"Pinned excerpt {number + 1} ({shorten(safe(excerpt.title), META_LIMIT)}) as the answer to "
+        f"“{safe(answer.question)}”. Remove it with `/pin-remove`.",
+        CONTENT_LIMIT,
+    )
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.0f}%" if whole else "–"
+
+
+def report_lines(report: FeedbackReport) -> list[str]:
+    """The report as lines of Discord markdown (every member's or source's text escaped)."""
+    days = (report.until - report.since).days
+    lines = [f"**Period**: the last {days} days, to {report.until:%Y-%m-%d %H:%M} UTC"]
+    if report.logging:
+        lines.append(
+            f"**Questions**: {report.asked} asked, {report.answered} answered "
+            f"({_percent(report.answered, report.asked)}), {report.pinned} with a pinned excerpt first"
+        )
+    else:
+        lines.append("**Questions**: the question log is off (`ONRECORD_LOG_DAYS=0`): only feedback is reported.")
+    lines.append(
+        f"**Feedback**: {report.helpful} helpful, {report.not_helpful} not helpful, "
+        f"{sum(f.count for f in report.flagged)} flags on excerpts"
+    )
+    busy = [s for s in report.shares if s.asked]
+    if busy:
+        unit = "Week of " if report.weekly else ""
+        lines.append("**Answered over time**")
+        lines += [
+            f"{unit}`{s.start.isoformat()}` {s.answered} of {s.asked} ({_percent(s.answered, s.asked)})" for s in busy
+        ]
+    if report.logging:
+        lines.append(f"**Not covered by the sources** ({report.unanswered} questions)")
+        if not report.gaps:
+            lines.append("None in this period.")
+        for number, gap in enumerate(report.gaps, start=1):
+            line = f"{number}. “{shorten(safe(gap.question), 200)}” — asked {gap.count}×"
+            if gap.wordings:
+                line += " (also: " + "; ".join(f"“{shorten(safe(w), 80)}”" for w in gap.wordings[:3]) + ")"
+            if gap.closest:
+                line += f" · closest source: *{shorten(safe(gap.closest), META_LIMIT)}*"
+            lines.append(line)
+    lines.append("**Voted not helpful**")
+    if not report.disliked:
+        lines.append("No answer in this period.")
+    for item in report.disliked:
+        titles = ", ".join(f"*{shorten(safe(t), META_LIMIT)}*" for t in item.sources[:3]) or "no excerpts"
+        lines.append(
+            f"“{shorten(safe(item.question), 200)}” — {item.not_helpful} not helpful, {item.helpful} helpful · {titles}"
+        )
+    lines.append("**Flagged excerpts**")
+    if not report.flagged:
+        lines.append("None in this period.")
+    for flag in report.flagged:
+        who = f"**{shorten(safe(flag.speaker), META_LIMIT)}** · " if flag.speaker else ""
+        lines.append(
+            f"{flag.label} ×{flag.count}: “{shorten(safe(flag.quote), 200)}” — {who}"
+            f"*{shorten(safe(flag.title), META_LIMIT)}* (asked: “{shorten(safe(flag.question), 120)}”)"
+        )
+    if report.sources:
+        lines.append("**Most quoted sources**")
+        lines += [f"*{shorten(safe(title), TITLE_LIMIT)}*: {count}" for title, count in report.sources]
+    if report.speakers:
+        lines.append("**Most quoted speakers**")
+        lines += [f"{shorten(safe(name), META_LIMIT)}: {count}" for name, count in report.speakers]
+    if report.pins:
+        lines.append("**Pinned answers**")
+        lines += [f"“{shorten(safe(p.question), 200)}” → {code(p.doc_id)}" for p in report.pins]
+    return lines
+
+
+def report_embeds(report: FeedbackReport, title: str = "OnRecord report") -> list[discord.Embed]:
+    """The report as pages of embeds (a section's lines kept together where they fit)."""
+    pages: list[list[str]] = [[]]
+    size = 0
+    for line in report_lines(report):
+        line = shorten(line, 1000)
+        if size + len(line) + 1 > REPORT_PAGE_CHARS and pages[-1]:
+            pages.append([])
+            size = 0
+        pages[-1].append(line)
+        size += len(line) + 1
+    embeds = []
+    for number, lines in enumerate(pages, start=1):
+        embed = discord.Embed(title=title, description="\n".join(lines), colour=ANSWER_COLOUR)
+        embed.set_footer(text=f"Page {number} of {len(pages)} · every row is in the CSV attached")
+        embeds.append(embed)
+    return embeds
+
+
+def privacy_text(log_days: float, feedback_days: float) -> str:
+    """What the bot keeps about this server's questions, and for how long (``/privacy``)."""
+    if log_days > 0:
+        logged = (
+            f"**Questions**: each question asked here, when, whether the sources answered it, how confident "
+            f"the answer was and which sources it quoted, for {log_days:g} days, so the moderators can see what "
+            "the sources do not cover. Who asked is not kept."
+        )
+    else:
+        logged = "**Questions**: not kept (the question log is off)."
+    return "\n".join(
+        [
+            logged,
+            f"**Feedback**: votes and flags on answers, with the question and the excerpts' sources, for "
+            f"{feedback_days:g} days. Who voted is kept only as a keyed hash, to count one vote per member.",
+            "**Pins**: the questions moderators pinned an excerpt to, until they remove the pin.",
+            "Moderators see this in `/report` and can delete the log with `/log-delete`.",
+        ]
+    )

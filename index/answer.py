@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .analysis import NOT_PROSE
 from .models import AlsoReported, Answer, Excerpt, normalised
 from .search import Candidate, topic_stems
-from .store import NOT_PROSE, Generation
+from .store import Generation
 
 _WORD = re.compile(r"\w[\w'’-]*")
 
@@ -255,6 +256,18 @@ def span_excerpt(generation: Generation, sentences: Sequence[int], budget: int, 
         start, end = _cut(generation.text(doc_row, start, end), start, budget)
         last = max(s for s in range(first, last + 1) if int(generation.sentence_start[s]) < end)
     return _excerpt(generation, _Window(doc_row, start, end, tuple(range(first, last + 1)), score, score, first))
+
+
+def excerpt_at(generation: Generation, doc_row: int, start: int, end: int, score: float = 1.0) -> Excerpt | None:
+    """The excerpt ``text[start:end]`` of a document, attributed like any other (a pinned answer read
+    again from the current generation); None when no sentence of the document lies in that span."""
+    doc = generation.documents[doc_row]
+    first, last = doc.sentence_first, doc.sentence_end
+    inside = (generation.sentence_start[first:last] < end) & (generation.sentence_end[first:last] > start)
+    sentences = tuple(int(s) + first for s in np.nonzero(inside)[0])
+    if not sentences:
+        return None
+    return _excerpt(generation, _Window(doc_row, start, end, sentences, score, score, sentences[0]))
 
 
 def _excerpt(generation: Generation, window: _Window) -> Excerpt:

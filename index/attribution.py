@@ -13,7 +13,10 @@ paragraph's when it opens the paragraph and the previous one ended in a quotatio
 said.") is resolved only when the evidence is clear: the previous quotation's speaker in the same
 stretch of text and the last person named at the start of a sentence agree, or only one of them exists.
 "He" or "she" never takes a person of the other sex, as titles ("Mrs."), the first name (US Census 1990
-first-name lists, shipped by the `names` package) or pronouns beside the name show it. A sentence
+first-name lists, shipped by the `names` package) or pronouns beside the name show it; a full name's
+own first name decides for that mention ("Jane Sanders" beside Bernie Sanders). A quotation earlier in
+the same paragraph is a previous quotation too, and a name inside a reported clause ("said Trump
+continued to …") opens no sentence. A sentence
 "opens" with a person past opening words, an introductory phrase and its comma, and descriptors ("On
 Thursday, Sanders …", "Former Pennsylvania governor Ed Rendell …"). A colon opening a quotation names
 its speaker ("Clinton: “…”", "Mitch McConnell … delivered a blunt message: “…”"), and a paragraph that is
@@ -36,6 +39,8 @@ from importlib import resources
 
 from .models import Sentence, Span
 
+# bump when what `speakers` returns changes: indexes built with another version are rebuilt
+VERSION = 5
 _BLANK = "\u2592"  # stands for quoted text in the narration
 _OPENERS = '“"«'
 _CLOSERS = '”"»'
@@ -226,6 +231,7 @@ class _Mention:
     position: int
     surname: str
     subject: bool  # opens its sentence
+    name: str = ""  # as written, when it is a full name ("Jane Sanders")
 
 
 @dataclass
@@ -395,6 +401,10 @@ def _cues(tokens: Sequence[_Token]) -> list[_Cue]:
         elif low in _ING_VERBS and v > 0 and tokens[v - 1].text in (",", "—", "–", "by"):  # "ended by saying"
             cue = _sentence_subject(tokens, v)
             if cue is not None:
+                # 'She followed that by saying, “…”': it introduces the quotation after it, never the one before
+                ahead = v + 1 + (v + 1 < len(tokens) and tokens[v + 1].text in (",", ":"))
+                if ahead < len(tokens) and tokens[ahead].kind == "quote":
+                    cue = _Cue(cue.start, cue.end, cue.kind, cue.name, cue.inverted, True, cue.needs_person)
                 cues.append(cue)
     cues.extend(_dash_bylines(tokens))
     cues.extend(_colon_cues(tokens, cues))
@@ -632,7 +642,7 @@ def _subject_cue(tokens: Sequence[_Token], start: int, v: int) -> _Cue | None:
 
 
 def _sentence_start(tokens: Sequence[_Token], k: int) -> int:
-    while k > 0 and not (tokens[k - 1].text in _SENTENCE_END or tokens[k - 1].kind == "quote"):
+    while k > 0 and not _ends_sentence(tokens, k - 1):
         k -= 1
     return max(k, 0)
 
@@ -708,6 +718,15 @@ def _descriptor(tokens: Sequence[_Token], k: int) -> bool:
         return token.text in _DESCRIPTORS
     # a capitalised word is a descriptor only where a lowercase one follows it ("Florida developer Mel")
     return k + 1 < len(tokens) and tokens[k + 1].kind == "word" and tokens[k + 1].text in _DESCRIPTORS
+
+
+def _ends_sentence(tokens: Sequence[_Token], k: int) -> bool:
+    """A sentence ends at ``k``: a full stop, a quotation, or a closing mark after a full stop (a short
+    quotation is narration: 'Sanders called it “arbitrary.” Josh Hendler … warned')."""
+    token = tokens[k]
+    if token.text in _SENTENCE_END or token.kind == "quote":
+        return True
+    return token.text in _CLOSERS and k > 0 and tokens[k - 1].text in _SENTENCE_END
 
 
 def _opens_clause(tokens: Sequence[_Token], k: int) -> bool:
@@ -874,15 +893,18 @@ class _Names:
             self.places.setdefault(surname, []).append((tokens[k].start, name))
         else:
             self.alone.add(surname)
-        opening = k == 0 or tokens[k - 1].text in _SENTENCE_END or tokens[k - 1].kind == "quote"
+        opening = k == 0 or _ends_sentence(tokens, k - 1)
         opening = opening or all(t.text in _FUNCTION for t in tokens[max(0, k - 1) : k]) or _opens_clause(tokens, k)
         # "…, Kennedy said": the subject of a speech verb wherever the clause stands
-        opening = opening or (end + 1 < len(tokens) and tokens[end + 1].text in _VERBS)
+        opening = opening or (
+            end + 1 < len(tokens) and tokens[end + 1].text in _VERBS and not _reported(tokens, k, end)
+        )
         # "As for Trump, he said": a name set before its pronoun is the clause's subject too
         opening = opening or (
             end + 2 < len(tokens) and tokens[end + 1].text == "," and tokens[end + 2].text.lower() in _PRONOUNS
         )
-        self.mentions.append(_Mention(tokens[k].start, surname, opening))
+        full = name if len(parts) >= 2 and parts[0] not in _HONORIFICS else ""
+        self.mentions.append(_Mention(tokens[k].start, surname, opening, full))
         if end + 2 < len(tokens) and tokens[end + 1].text == "," and tokens[end + 2].text == "who":
             self.described.add(surname)
 
@@ -983,6 +1005,13 @@ class _Names:
         return any(full.split()[0] in first_names() for full in self.full.get(surname, {}))
 
 
+def _reported(tokens: Sequence[_Token], k: int, end: int) -> bool:
+    """The name at ``k``..``end`` and the verb after it are reported, not speech: "said Trump continued to
+    hurt his cause" (a clause after a speech verb or "that"), "Trump promised to" (a verb of intent)."""
+    after = end + 2 < len(tokens) and tokens[end + 2].text == "to"
+    return after or (k > 0 and (tokens[k - 1].text.lower() in _VERBS or tokens[k - 1].text == "that"))
+
+
 def _headline(text: str, para: Span, number: int) -> bool:
     """A title-case opening line or heading: its capitalised words are no evidence of a name."""
     piece = text[para.start : para.end]
@@ -1017,6 +1046,9 @@ def _attribute(parsed: Sequence[_Paragraph], names: _Names) -> None:
             if quote.speaker is None:
                 floor = parsed[max(0, number - 2)].span.start
                 _assign(quote, paragraph, names, recent, floor)
+            if quote.speaker and quote.via != "nominal":
+                # "…, said Christine Link. “…,” she said": an earlier quotation of the paragraph counts
+                recent.append((number, quote.start, quote.speaker))
         paragraph_speakers = {q.speaker for q in paragraph.quotes if q.speaker}
         for quote in paragraph.quotes:
             if quote.speaker is None and len(paragraph_speakers) == 1 and not paragraph.label:
@@ -1035,8 +1067,9 @@ def _attribute(parsed: Sequence[_Paragraph], names: _Names) -> None:
                 if reported is not None:
                     _take(quote, reported, names, recent, parsed[max(0, number - 3)].span.start)
                     quote.via = "reported" if quote.speaker else ""
-            if quote.speaker and quote.via != "nominal":
+            if quote.speaker and quote.via != "nominal" and (number, quote.start, quote.speaker) not in recent:
                 recent.append((number, quote.start, quote.speaker))
+        recent.sort(key=lambda r: r[1])
         previous = paragraph.quotes[-1] if paragraph.quotes else None
 
 
@@ -1117,6 +1150,11 @@ def _same_sentence(paragraph: _Paragraph, start: int, end: int) -> bool:
     return not any(t.text in _SENTENCE_END or t.kind == "quote" for t in _between(paragraph, start, end))
 
 
+def _sex_of(name: str) -> str | None:
+    """The sex a full name's first name shows ("m", "f"), or None."""
+    return first_names().get(name.split()[0]) or None
+
+
 def _resolve_pronoun(cue: _Cue, names: _Names, recent: list[tuple[int, int, str]], floor: int) -> str | None:
     """The person a "he"/"she" speaker is, when the evidence is clear; else None.
 
@@ -1133,15 +1171,26 @@ def _resolve_pronoun(cue: _Cue, names: _Names, recent: list[tuple[int, int, str]
 
     quoted = [r for r in recent if r[1] >= floor and agrees(r[2])]
     previous = quoted[-1] if quoted else None
+
+    def mention_agrees(mention: _Mention) -> bool:
+        # "Jane Sanders made it clear …": her own first name tells her sex beside Bernie Sanders
+        sex = first_names().get(mention.name.split()[0]) if mention.name else None
+        return sex == gender if sex else agrees(mention.surname)
+
+    def named(mention: _Mention) -> str:
+        return (
+            mention.name if mention.name and _sex_of(mention.name) else names.expand(mention.surname, mention.position)
+        )
+
     subjects = [
         m
         for m in names.mentions
-        if m.subject and floor <= m.position < cue.start and names.person(m.surname) and agrees(m.surname)
+        if m.subject and floor <= m.position < cue.start and names.person(m.surname) and mention_agrees(m)
     ]
     subject = subjects[-1] if subjects else None
     if previous is None:
-        return names.expand(subject.surname, subject.position) if subject else None
+        return named(subject) if subject else None
     speaker = previous[2]
     if subject is None or subject.position < previous[1] or speaker.split()[-1] == subject.surname:
         return speaker
-    return names.expand(subject.surname, subject.position)  # a new person took over the stretch after that quotation
+    return named(subject)  # a new person took over the stretch after that quotation

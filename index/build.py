@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from . import attribution, segment
+from .analysis import passage_text
 from .clean import EXTRACTOR_VERSION
 from .embedding import Embedder
 from .errors import BuildInProgressError, CorruptIndexError, NoIndexError
@@ -37,7 +38,6 @@ from .store import (
     current_name,
     embedded_texts,
     open_current,
-    passage_text,
     remove_old_generations,
     write_generation,
 )
@@ -76,7 +76,7 @@ def chunking_settings(settings: IndexSettings, embedder: Embedder) -> dict[str, 
         "chunk_tokens": min(settings.chunk_tokens, embedder.max_tokens),
         "chunk_overlap": settings.chunk_overlap,
         "segmenter": 2,  # bump when segmentation changes: spans of old indexes differ
-        "attribution": 4,  # bump when speaker attribution changes: the speakers old indexes stored differ
+        "attribution": attribution.VERSION,  # the speakers old indexes stored differ when attribution changes
         "extractor": EXTRACTOR_VERSION,  # an unchanged file yields other text when extraction changes
         "passages": PASSAGE_VECTORS,
     }

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from .errors import LibraryError
+from .files import atomic_path
 from .settings import BUNDLED_MODEL, IndexSettings
 
 if TYPE_CHECKING:
@@ -268,11 +269,10 @@ def export_onnx(folder: Path, cache_dir: Path) -> Path:
             return torch.nn.functional.normalize(pooled, dim=-1)
 
     cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(f".{os.getpid()}.tmp")
     example = torch.ones((2, 8), dtype=torch.int64)
     axes = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}}
     axes["token_type_ids"] = {0: "batch", 1: "tokens"}
-    with torch.no_grad(), warnings.catch_warnings():
+    with atomic_path(target) as tmp, torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the tracer's notes on shapes it has to assume; harmless here
         torch.onnx.export(
             Pooled(),
@@ -284,7 +284,6 @@ def export_onnx(folder: Path, cache_dir: Path) -> Path:
             opset_version=17,
             dynamo=False,
         )
-    os.replace(tmp, target)
     log.info("exported %s to ONNX in %.1f s", folder.name, time.perf_counter() - started)
     return target
 

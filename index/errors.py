@@ -27,3 +27,7 @@ class BuildInProgressError(BuildError):
 
 class SourceError(LibraryError):
     """A source file could not be accepted (type, size, name, content)."""
+
+
+class SourceExistsError(SourceError):
+    """An upload has the name of a source already there; saving it again with ``replace`` replaces it."""

@@ -29,7 +29,6 @@ import hashlib
 import io
 import json
 import logging
-import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,6 +37,7 @@ from typing import Any
 from . import loaders
 from .clean import EXTRACTOR_VERSION
 from .errors import SourceError
+from .files import atomic_write
 from .models import Document
 from .settings import IndexSettings
 
@@ -70,6 +70,9 @@ class Limits:
         return f"{self.max_bytes}-{self.max_html_bytes}-{self.max_pdf_pages}-{self.max_seconds:g}"
 
 
+_REFIRE_S = 0.05
+
+
 class _OverBudget(BaseException):  # a BaseException: a reader's "except Exception" cannot swallow it
     """Raised into the reading thread when its time is up."""
 
@@ -80,15 +83,24 @@ def time_budget(seconds: float) -> Iterator[None]:
     thread = threading.get_ident()
     lock = threading.Lock()
     state = {"done": False, "fired": False}
+    timers: list[threading.Timer] = []
 
     def fire() -> None:
         with lock:
             if not state["done"]:
                 state["fired"] = True
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread), ctypes.py_object(_OverBudget))
+                # Raised while the thread ran a garbage collector's callback (a weakref callback,
+                # a __del__), the exception is printed and dropped: so it is raised again until the
+                # block has ended.
+                again = threading.Timer(_REFIRE_S, fire)
+                again.daemon = True
+                timers.append(again)
+                again.start()
 
     timer = threading.Timer(seconds, fire)
     timer.daemon = True
+    timers.append(timer)
     timer.start()
     over = False
     try:
@@ -96,14 +108,17 @@ def time_budget(seconds: float) -> Iterator[None]:
     except _OverBudget:
         over = True
     finally:
-        timer.cancel()
-        try:
-            with lock:
-                state["done"] = True
-                if state["fired"]:  # raised but perhaps not yet delivered: withdraw it
-                    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread), None)
-        except _OverBudget:  # delivered just now, on the way out
-            over = True
+        while True:
+            try:
+                with lock:
+                    state["done"] = True
+                    for pending in timers:
+                        pending.cancel()
+                    if state["fired"]:  # raised but perhaps not yet delivered: withdraw it
+                        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread), None)
+                break
+            except _OverBudget:  # delivered just now, on the way out
+                over = True
     if over:
         raise SourceError(f"reading it took over {seconds:g} s, the limit per file")
 
@@ -243,9 +258,7 @@ class ExtractionCache:
     def _put(self, key: str, entry: dict[str, Any]) -> None:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            tmp = self.folder / f".{key}.{os.getpid()}.{threading.get_ident()}.tmp"
-            tmp.write_text(json.dumps(entry, ensure_ascii=False), "utf-8", errors="surrogatepass")
-            os.replace(tmp, self.folder / f"{key}.json")
+            atomic_write(self.folder / f"{key}.json", json.dumps(entry, ensure_ascii=False), errors="surrogatepass")
         except OSError as error:  # a cache that cannot be written costs time, never a document
             log.warning("could not write the extraction cache (%s)", error.strerror or error)
 

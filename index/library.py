@@ -23,28 +23,30 @@ import numpy as np
 
 from . import build as builder
 from . import speakers as people
+from .analysis import content_stems
 from .answer import compose, span_excerpt
 from .embedding import Embedder, load_embedder
-from .errors import CorruptIndexError, NoIndexError, QuestionError, SourceError
+from .errors import CorruptIndexError, NoIndexError, QuestionError, SourceError, SourceExistsError
 from .extraction import ExtractionCache, Limits
-from .loaders import SUPPORTED_SUFFIXES, unreadable
+from .loaders import SIDECAR_SUFFIX, SUPPORTED_SUFFIXES, source_files, unreadable
 from .models import Answer, BuildReport, Excerpt, SourceInfo, SpeakerInfo, WhoSaid
 from .search import CONFIDENCE_FEATURES, Candidate, gather, lexical, topic_stems
 from .settings import IndexSettings
-from .store import Generation, content_stems, current_name, open_current
+from .store import Generation, current_name, open_current
 from .whosaid import who_said
 
 log = logging.getLogger(__name__)
 
 # Zero-width characters and every bidirectional control (ALM U+061C, the isolates U+2066-2069 too).
 _INVISIBLE = re.compile(r"[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
-_MENTION = re.compile(r"<(?:@[!&]?|#)\d+>|@(?:everyone|here)\b")
 # A link says nothing the sources could match: a masked link keeps its text, a bare address goes.
 _MASKED_LINK = re.compile(r"\[([^\]]*)\]\(\s*<?https?://[^)\s]*>?\s*\)")
 _ADDRESS = re.compile(r"<?\bhttps?://\S+")
 _MARKUP = re.compile(r"[*_~`|]+")  # Markdown emphasis, code and spoiler marks glued to the words
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _QUERY_CACHE_SIZE = 1024
+# How often (seconds) a library looks whether another process has made a newer generation current.
+CURRENT_CHECK_S = 1.0
 # A sentence this close (cosine) to the topic of a question about its speaker answers it without
 # sharing a word: set by hand, high, so that a person is never quoted off the topic.
 _SAME_MEANING = 0.6
@@ -62,41 +64,99 @@ class LibraryStatus:
     built_at: str | None
 
 
-class Library:
-    """Sources, their index and the answers drawn from them."""
+class QueryVectors:
+    """The model, loaded on first use, with the vectors of recent questions and the worker threads
+    that embed them: one per process, shared by every library (collection) it serves."""
 
     def __init__(self, settings: IndexSettings, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self.workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="onrecord-embed")
+
+    @property
+    def embedder(self) -> Embedder:
+        with self._embedder_lock:
+            if self._embedder is None:
+                self._embedder = load_embedder(self.settings)
+            return self._embedder
+
+    @property
+    def loaded(self) -> Embedder | None:
+        return self._embedder
+
+    def cached(self, query: str) -> np.ndarray | None:
+        with self._cache_lock:
+            vector = self._cache.get(query)
+            if vector is not None:
+                self._cache.move_to_end(query)  # repeated questions (a busy server) skip the model
+            return vector
+
+    def embed(self, query: str) -> np.ndarray:
+        vector: np.ndarray = self.embedder.embed([query])[0]
+        with self._cache_lock:
+            self._cache[query] = vector
+            while len(self._cache) > _QUERY_CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return vector
+
+
+class Library:
+    """Sources, their index and the answers drawn from them."""
+
+    def __init__(
+        self,
+        settings: IndexSettings,
+        embedder: Embedder | None = None,
+        *,
+        queries: QueryVectors | None = None,
+        quota: Quota | None = None,
+    ) -> None:
+        self.settings = settings
+        self.quota = quota
+        self.queries = queries or QueryVectors(settings, embedder)
         self._generation: Generation | None = None
         self._swap_lock = threading.Lock()
-        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._cache_lock = threading.Lock()
-        self._workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="onrecord-embed")
+        self._checked_current = 0.0
         self._speaker_table: people.SpeakerTable | None = None
         self._speaker_lock = threading.Lock()
 
     @property
     def embedder(self) -> Embedder:
         """The model, loaded on first use."""
-        with self._embedder_lock:
-            if self._embedder is None:
-                self._embedder = load_embedder(self.settings)
-            return self._embedder
+        return self.queries.embedder
 
     # -- the index -------------------------------------------------------------------------------
 
     def generation(self) -> Generation:
-        """The generation being served, opened on first use. Raises `NoIndexError`."""
+        """The generation being served, opened on first use. Raises `NoIndexError`.
+
+        When another process (the CLI, or the bot process that built the shared collection) has made a
+        newer generation current, the next call after `CURRENT_CHECK_S` serves it."""
         with self._swap_lock:
+            if self._generation is not None and time.monotonic() - self._checked_current > CURRENT_CHECK_S:
+                self._checked_current = time.monotonic()
+                if current_name(self.settings.index_dir) not in (None, self._generation.name):
+                    log.info("%s is no longer current: serving the newer generation", self._generation.name)
+                    self._generation = None
             if self._generation is None:
                 # Checked by model name only, so listing sources needs no model; ask() checks the dimension.
                 self._generation = open_current(self.settings.index_dir, model=self._model_name())
+                self._checked_current = time.monotonic()
             return self._generation
 
+    def close(self) -> None:
+        """Stop serving (the collection is closed when idle); the next call opens the generation again."""
+        with self._swap_lock:
+            self._generation = None
+        with self._speaker_lock:
+            self._speaker_table = None
+
     def _model_name(self) -> str:
-        return self._embedder.name if self._embedder is not None else self.settings.model
+        loaded = self.queries.loaded
+        return loaded.name if loaded is not None else self.settings.model
 
     def has_index(self) -> bool:
         return current_name(self.settings.index_dir) is not None
@@ -257,13 +317,10 @@ class Library:
         """Ranked sentences. The model embeds the query in a worker thread (onnxruntime and torch
         release the GIL) while this thread does the lexical half of the search: on two cores the
         question costs about the embedding plus the vector half (scripts/bench.py)."""
-        with self._cache_lock:
-            vector = self._query_cache.get(query)
-            if vector is not None:
-                self._query_cache.move_to_end(query)  # repeated questions (a busy server) skip the model
+        vector = self.queries.cached(query)
         if vector is not None:
             return gather(generation, vector, query, doc_id=source, today=today, allowed=allowed).rank()
-        pending = self._workers.submit(self._embed_query, query)
+        pending = self.queries.workers.submit(self.queries.embed, query)
         found = lexical(generation, query, doc_id=source)
         return gather(
             generation, pending.result(), query, doc_id=source, found=found, today=today, allowed=allowed
@@ -277,19 +334,10 @@ class Library:
         candidates = self._candidates(generation, clean, None, now or dt.date.today()) if generation.n_sentences else []
         return candidates[0].evidence if candidates else (0.0,) * len(CONFIDENCE_FEATURES)
 
-    def _embed_query(self, query: str) -> np.ndarray:
-        vector: np.ndarray = self.embedder.embed([query])[0]
-        with self._cache_lock:
-            self._query_cache[query] = vector
-            while len(self._query_cache) > _QUERY_CACHE_SIZE:
-                self._query_cache.popitem(last=False)
-        return vector
-
     def clean_question(self, question: str) -> str:
         """The searchable text of a question, or `QuestionError` saying what is wrong with it."""
         text = unicodedata.normalize("NFKC", question or "")
         text = _INVISIBLE.sub("", text)
-        text = _MENTION.sub(" ", text)
         text = _MARKUP.sub(" ", _ADDRESS.sub(" ", _MASKED_LINK.sub(r"\1", text)))
         text = " ".join(text.split())
         if len(text) > self.settings.max_question_chars:
@@ -350,26 +398,49 @@ class Library:
             sentences=manifest.sentences, model=manifest.model, built_at=manifest.built_at,
         )  # fmt: skip
 
-    def save_source(self, filename: str, data: bytes) -> Path:
-        """Check an uploaded file and save it into the sources folder under a safe name.
-
-        The file must be of a supported type, within the size limit and readable as a document;
-        it is written to a temporary name and renamed, so a half-written file is never indexed.
-        """
+    def check_upload(self, filename: str, size: int) -> Upload:
+        """The one check of an upload before it is fetched or saved: its type, its size and this
+        collection's quota; says under which name it would be saved and whether that replaces a source."""
         name = safe_filename(filename)
         if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
             allowed = ", ".join(sorted(s.lstrip(".") for s in SUPPORTED_SUFFIXES))
             raise SourceError(f"{filename!r} is not a supported type (allowed: {allowed}).")
         limit = int(self.settings.max_file_mb * 1e6)
-        if len(data) > limit:
-            raise SourceError(
-                f"{filename!r} is {len(data) / 1e6:.1f} MB, over the {self.settings.max_file_mb:g} MB limit."
-            )
+        if size > limit:
+            raise SourceError(f"{filename!r} is {size / 1e6:.1f} MB, over the {self.settings.max_file_mb:g} MB limit.")
+        target = self.settings.docs_dir / name
+        exists = target.is_file()
+        if self.quota is not None:
+            files = source_files(self.settings.docs_dir)
+            others = [f for f in files if f.name != name or f.parent != self.settings.docs_dir]
+            if len(others) + 1 > self.quota.max_sources:
+                raise SourceError(
+                    f"{filename!r} was not added: this server's library is full ({self.quota.max_sources:,} "
+                    "sources); remove one first."
+                )
+            used = sum(f.stat().st_size for f in others)
+            if used + size > self.quota.max_bytes:
+                raise SourceError(
+                    f"{filename!r} was not added: it would take this server's library over its "
+                    f"{self.quota.max_bytes / 1e6:g} MB ({used / 1e6:.1f} MB used); remove a source first."
+                )
+        return Upload(name=name, target=target, replaces=exists)
+
+    def save_source(self, filename: str, data: bytes, *, replace: bool = False) -> Path:
+        """Check an uploaded file and save it into the sources folder under a safe name.
+
+        The file must pass `check_upload` and be readable as a document; it is written to a temporary
+        name and renamed, so a half-written file is never indexed. A file of the same name is replaced
+        only when ``replace`` says so, and then with its metadata sidecar: the new file never borrows
+        the old one's title, outlet or date.
+        """
+        upload = self.check_upload(filename, len(data))
+        if upload.replaces and not replace:
+            raise SourceExistsError(f"There is already a source called {upload.name!r}.")
         docs = self.settings.docs_dir
         docs.mkdir(parents=True, exist_ok=True)
         _remove_stale_uploads(docs)
-        target = docs / name
-        tmp = docs / f".upload-{dt.datetime.now().timestamp():.6f}{Path(name).suffix}"
+        tmp = docs / f".upload-{dt.datetime.now().timestamp():.6f}{Path(upload.name).suffix}"
         try:
             try:
                 tmp.write_bytes(data)
@@ -377,25 +448,48 @@ class Library:
                 raise SourceError(f"it could not be saved ({error.strerror or error})") from error
             # Refuses binary, empty, broken PDF... with the reason; the rebuild that follows finds it in the cache.
             ExtractionCache(self.settings.index_dir / "extracted", Limits.of(self.settings)).load(tmp, docs)
-            tmp.replace(target)
+            _sidecar(upload.target).unlink(missing_ok=True)
+            tmp.replace(upload.target)
         except SourceError as error:
             raise SourceError(f"{filename!r} was not added: {error}.") from error
         except Exception as error:  # an unforeseen reader failure refuses the file, named, like any other
-            log.exception("could not read the upload %s", name)
+            log.exception("could not read the upload %s", upload.name)
             raise SourceError(f"{filename!r} was not added: {unreadable(error)}.") from error
         finally:
             tmp.unlink(missing_ok=True)  # on every path: no hidden upload is left in the sources folder
-        return target
+        return upload.target
 
     def remove_source(self, doc_id: str) -> Path:
-        """Delete a source file (and its metadata sidecar) from the sources folder."""
+        """Delete a source file and its metadata sidecar from the sources folder. Only a source
+        can be removed: never a sidecar, a hidden file or anything outside the folder."""
         docs = self.settings.docs_dir.resolve()
         target = (docs / doc_id).resolve()
-        if not target.is_relative_to(docs) or not target.is_file():
+        if not target.is_relative_to(docs) or target not in {f.resolve() for f in source_files(docs)}:
             raise SourceError(f"There is no source file called {doc_id!r}.")
         target.unlink()
-        target.with_name(target.name + ".meta.yaml").unlink(missing_ok=True)
+        _sidecar(target).unlink(missing_ok=True)
         return target
+
+
+@dataclass(frozen=True)
+class Quota:
+    """How much a collection may hold (a server's; the shared collection has none)."""
+
+    max_sources: int
+    max_bytes: int
+
+
+@dataclass(frozen=True)
+class Upload:
+    """Where an upload would be saved, and whether a source of that name is there already."""
+
+    name: str
+    target: Path
+    replaces: bool
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_name(path.name + SIDECAR_SUFFIX)
 
 
 def _remove_stale_uploads(docs: Path, older_than_s: float = 3600) -> None:

@@ -54,6 +54,12 @@ def scan(
     return documents, skipped
 
 
+def source_files(root: Path) -> list[Path]:
+    """The files below ``root`` that a build reads as sources: never a sidecar, a hidden file, a
+    link out of the folder or an unsupported type. Empty when the folder does not exist."""
+    return list(_candidate_files(root, [])) if root.is_dir() else []
+
+
 def unreadable(error: Exception) -> str:
     """The reason shown for a file a reader failed on unexpectedly (the traceback goes to the log)."""
     return f"it could not be read ({error.__class__.__name__}; the details are in the log)"

@@ -118,6 +118,10 @@ class Excerpt(BaseModel):
     end: int
     score: float
     also: list[AlsoReported] = []
+    # Which collection the source is in ("shared", "guild-<id>"), when an answer draws on several.
+    collection: str | None = None
+    # A moderator pinned this excerpt as the answer to the question (index/feedback.py).
+    pinned: bool = False
 
 
 class Answer(BaseModel):
@@ -145,6 +149,10 @@ class Answer(BaseModel):
         for excerpt in data["excerpts"]:
             if not excerpt["also"]:
                 del excerpt["also"]
+            if excerpt["collection"] is None:
+                del excerpt["collection"]
+            if not excerpt["pinned"]:
+                del excerpt["pinned"]
         return data
 
     def abstention(self) -> str:
@@ -169,6 +177,7 @@ class SourceInfo:
     chunks: int
     sentences: int
     chars: int
+    collection: str | None = None  # set when several collections are listed together
 
 
 @dataclass

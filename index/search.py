@@ -22,9 +22,11 @@ from typing import Any
 
 import numpy as np
 
+from .analysis import DATE, NUMBER, content_stems, name_bit, word_ids
 from .dates import period
 from .embedding import Embedder
-from .store import DATE, NUMBER, Generation, QueryPostings, content_stems, name_bit, word_ids
+from .readers import QueryPostings
+from .store import Generation
 
 # Words that make a sentence a question but say nothing about its topic. BM25's English stop words
 # keep them, and in declarative sources they are rare, so they would count as strong evidence.
@@ -385,7 +387,7 @@ def _asked_columns(generation: Generation, postings: QueryPostings, query: str) 
 
 def _new_names(generation: Generation, ids: np.ndarray, query: str) -> np.ndarray:
     """For a question asking for a name, how many names each sentence holds that the question does not
-    (from the sentences' `store.name_signature`, up to 3, scaled to [0, 1]); zeros for other questions."""
+    (from the sentences' `analysis.name_signature`, up to 3, scaled to [0, 1]); zeros for other questions."""
     if not _ASKS_NAME.search(query):
         return np.zeros(len(ids), dtype=np.float32)
     asked = 0
@@ -493,7 +495,7 @@ _ASKS_NUMBER = re.compile(
 
 
 def asked_kind(question: str) -> int:
-    """The kind of answer a question asks for, as `store.DATE` / `store.NUMBER` bits (0: other)."""
+    """The kind of answer a question asks for, as `analysis.DATE` / `analysis.NUMBER` bits (0: other)."""
     return (DATE if _ASKS_DATE.search(question) else 0) | (NUMBER if _ASKS_NUMBER.search(question) else 0)
 
 

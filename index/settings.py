@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
@@ -22,8 +22,18 @@ class IndexSettings(BaseSettings):
         extra="ignore",
     )
 
-    docs_dir: Path = Field(Path("docs"), description="Folder of source documents.")
-    index_dir: Path = Field(Path(".onrecord/index"), description="Folder holding index generations.")
+    docs_dir: Path = Field(Path("docs"), description="Folder of the shared collection's source documents.")
+    data_dir: Path = Field(
+        Path(".onrecord"), description="Where collections live: <data_dir>/collections/<id>/{docs,index,state.sqlite}."
+    )
+    index_dir: Path = Field(
+        Path(".onrecord/collections/shared/index"),
+        description="Folder holding the shared collection's index generations (default: under data_dir).",
+    )
+    max_open_collections: int = Field(64, ge=1, description="Collections kept open at once; the least used closes.")
+    collection_idle_s: float = Field(900.0, gt=0, description="A collection unused this long is closed.")
+    max_sources_per_guild: int = Field(500, ge=1, description="Most source files in one server's collection.")
+    max_mb_per_guild: float = Field(200.0, gt=0, description="Most megabytes of source files in a server's collection.")
     model: str = Field(
         BUNDLED_MODEL,
         description="sentence-transformers model name or local path; the default is the bundled MiniLM.",
@@ -44,6 +54,10 @@ class IndexSettings(BaseSettings):
     min_score: float = Field(
         0.31, description="Best evidence with a lower confidence (a probability that the sources cover it) abstains."
     )
+    log_days: float = Field(
+        30.0, ge=0, description="Days each server's question log is kept (0: questions are not logged)."
+    )
+    feedback_days: float = Field(180.0, gt=0, description="Days members' votes and flags on answers are kept.")
     max_question_chars: int = Field(1000, ge=10, description="Longer questions are refused.")
     max_file_mb: float = Field(25.0, gt=0, description="Source files larger than this are skipped.")
     max_html_mb: float = Field(5.0, gt=0, description="Web pages larger than this are skipped.")
@@ -51,3 +65,15 @@ class IndexSettings(BaseSettings):
     max_extract_seconds: float = Field(
         60.0, gt=0, description="Reading one file may take this long; a file that takes longer is skipped."
     )
+
+    @model_validator(mode="after")
+    def _index_under_data_dir(self) -> IndexSettings:
+        """The shared index lives under ``data_dir`` unless its folder is given."""
+        if "index_dir" not in self.model_fields_set:  # (set past pydantic, so it still reads as not given)
+            object.__setattr__(self, "index_dir", self.data_dir / "collections" / "shared" / "index")
+        return self
+
+    @property
+    def legacy_index_dir(self) -> Path:
+        """Where the index lived before collections (one library for every server)."""
+        return self.data_dir / "index"

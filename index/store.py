@@ -1,14 +1,18 @@
-"""The index on disk: complete generations side by side, one of them current.
+"""The generation format: the index on disk as complete generations side by side, one of them current.
+
+This module owns the schema, the manifest and ``CURRENT``, and writes (`write_generation`) and opens
+(`Generation`, `open_current`) a generation. What a generation stores about a text is computed in
+`index.analysis`; its vector files and lexical indexes are read row by row through `index.readers`.
 
 A generation is a folder holding
 
 - ``library.sqlite``: documents (metadata and extracted text), sentences and chunks as offsets;
 - ``sentences.spans.npy`` and ``chunks.spans.npy``: the same offsets as memory-mapped int64 columns,
   plus each sentence's fingerprint (a hash of its normalised text, to drop repeated quotes cheaply)
-  what kinds of answer it can hold (`answer_kinds`: a date, a number) and a signature of the names
-  it holds (`name_signature`);
+  what kinds of answer it can hold (`analysis.answer_kinds`: a date, a number) and a signature of the
+  names it holds (`analysis.name_signature`);
 - ``sentences.f16.npy`` and ``chunks.f16.npy``: every unit vector, half precision, read row by row
-  with positional reads (`NpyRows`) for the candidates of a question and carried into the next
+  with positional reads (`readers.NpyRows`) for the candidates of a question and carried into the next
   generation;
 - ``chunks.faiss``: inner-product (cosine) search over the chunks; exact (flat) while that is fast,
   IVF with 8-bit scalar quantisation above `FLAT_LIMIT` vectors, chosen per generation and recorded
@@ -16,13 +20,14 @@ A generation is a folder holding
   BM25, which measured the same on SQuAD as searching every sentence too (BENCHMARKS.md) at half the
   cost of a question;
 - ``bm25-sentences/`` and ``bm25-chunks/``: bm25s lexical indexes (numpy arrays and JSON, no pickle),
-  served one posting list at a time (`Postings`);
+  served one posting list at a time (`readers.Postings`);
 - ``manifest.json``, written last: format, model, dimension, chunking settings, each document's
   content hash, build time and a SHA-256 of every other file.
 
 ``CURRENT`` names the generation that serves. A build writes a new generation under a temporary
-name, renames it into place and then replaces ``CURRENT`` with ``os.replace``, so a reader sees the
-old generation or the new one, never half of one. Loading checks the manifest and every checksum.
+name, renames it into place and then replaces ``CURRENT``, each with `index.files` (fsync, then
+``os.replace``), so a reader sees the old generation or the new one, never half of one.
+Loading checks the manifest and every checksum.
 """
 
 from __future__ import annotations
@@ -31,8 +36,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import os
-import re
 import shutil
 import sqlite3
 import threading
@@ -44,8 +47,11 @@ from typing import Any
 
 import numpy as np
 
+from .analysis import fingerprint, lexical_tokenizer, name_signature, passage_text, sentence_kind, word_ids
 from .errors import CorruptIndexError, NoIndexError
-from .models import Chunk, Document, Sentence, SourceInfo, normalised, page_number
+from .files import TEMP_PREFIX, atomic_folder, atomic_write
+from .models import Chunk, Document, Sentence, SourceInfo, page_number
+from .readers import NpyRows, Postings
 
 log = logging.getLogger(__name__)
 
@@ -328,117 +334,6 @@ class StoredDocument:
         return page_number(self.page_starts, offset)
 
 
-class NpyRows:
-    """A 2-D (or 1-D) .npy array on disk, read with positional reads: only the rows asked for enter
-    memory, and nothing stays there.
-
-    A memory map would do the same on paper, but with the large page-cache folios of current kernels
-    every touched row maps hundreds of kilobytes around it into the process: a server's resident memory
-    then climbs towards the size of the files (3.7 GB at a million chunks, scripts/bench.py).
-    """
-
-    _GAP = 32  # rows apart that are still read in one call (the rows between are read and dropped)
-
-    def __init__(self, path: Path) -> None:
-        self._file = path.open("rb")
-        major, _ = np.lib.format.read_magic(self._file)
-        header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
-        shape, fortran, dtype = header(self._file)
-        if fortran or not shape:
-            raise ValueError(f"{path.name} is not a C-ordered array")
-        self.shape: tuple[int, ...] = tuple(shape)
-        self.dtype = np.dtype(dtype)
-        self._offset = self._file.tell()
-        self._row = (self.shape[1:], int(np.prod(self.shape[1:], dtype=np.int64)) * self.dtype.itemsize)
-        if self._offset + self.shape[0] * self._row[1] != os.fstat(self._file.fileno()).st_size:
-            raise ValueError(f"{path.name} is shorter or longer than its header says")
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    def read(self, first: int, end: int) -> np.ndarray:
-        """Rows ``[first, end)``."""
-        first, end = max(first, 0), min(end, self.shape[0])
-        count = max(end - first, 0)
-        data = os.pread(self._file.fileno(), count * self._row[1], self._offset + first * self._row[1])
-        return np.frombuffer(data, dtype=self.dtype).reshape((count, *self._row[0]))
-
-    def take(self, ids: np.ndarray) -> np.ndarray:
-        """The listed rows, in the order listed; rows close together are read in one call."""
-        ids = np.asarray(ids, dtype=np.int64)
-        if len(ids) == 0:
-            return np.empty((0, *self._row[0]), dtype=self.dtype)
-        unique, inverse = np.unique(ids, return_inverse=True)
-        breaks = np.flatnonzero(np.diff(unique) > self._GAP) + 1
-        firsts = unique[np.concatenate([[0], breaks])]
-        ends = unique[np.concatenate([breaks - 1, [len(unique) - 1]])] + 1
-        size, fd, offset = self._row[1], self._file.fileno(), self._offset
-        data = b"".join(
-            os.pread(fd, (end - first) * size, offset + first * size)
-            for first, end in zip(firsts.tolist(), ends.tolist(), strict=True)
-        )
-        # Where each unique row landed in ``data``: its run's start there, plus its place in the run.
-        run_starts = np.concatenate([[0], np.cumsum(ends - firsts)[:-1]])
-        run_of = np.repeat(np.arange(len(firsts)), np.diff(np.concatenate([[0], breaks, [len(unique)]])))
-        position = run_starts[run_of] + unique - firsts[run_of]
-        block = np.frombuffer(data, dtype=self.dtype).reshape((-1, *self._row[0]))
-        if len(block) != int((ends - firsts).sum()):
-            raise CorruptIndexError("A vector file is shorter than its header says.")
-        taken: np.ndarray = block[position[inverse]]
-        return taken
-
-    def __getitem__(self, rows: slice) -> np.ndarray:
-        first, end, step = rows.indices(self.shape[0])
-        return self.read(first, end)[::step]
-
-
-class Postings:
-    """A bm25s index (built and saved by bm25s) read one posting list at a time.
-
-    bm25s stores each word's precomputed BM25 weight per row as a CSC matrix; a query's score is
-    the sum of its words' rows, exactly as bm25s's ``get_scores`` adds them (a repeated word counts
-    twice; `QueryPostings.scores`). Reading only the query's lists with `NpyRows` keeps a
-    million-chunk index out of memory.
-    """
-
-    def __init__(self, folder: Path) -> None:
-        self._indptr: np.ndarray = np.load(folder / "indptr.csc.index.npy")  # 8 bytes a vocabulary word
-        self._rows = NpyRows(folder / "indices.csc.index.npy")
-        self._weights = NpyRows(folder / "data.csc.index.npy")
-        params = json.loads((folder / "params.index.json").read_text("utf-8"))
-        self.num_docs = int(params["num_docs"])
-        if len(self._rows) != len(self._weights) or int(self._indptr[-1]) != len(self._rows):
-            raise ValueError(f"the BM25 index in {folder.name} is inconsistent")
-
-    def posting(self, token: int) -> tuple[np.ndarray, np.ndarray]:
-        """The rows that hold the word (ascending) and the word's BM25 weight in each."""
-        if not 0 <= token < len(self._indptr) - 1:
-            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
-        first, end = int(self._indptr[token]), int(self._indptr[token + 1])
-        return self._rows.read(first, end), self._weights.read(first, end)
-
-    def query(self, tokens: Sequence[int]) -> QueryPostings:
-        """The posting lists of a query's words, each read once."""
-        return QueryPostings(self.num_docs, list(tokens), {t: self.posting(t) for t in set(tokens)})
-
-
-@dataclass(frozen=True)
-class QueryPostings:
-    """The posting lists of one query's words (`Postings.query`)."""
-
-    num_docs: int
-    tokens: list[int]  # the query's word ids in order, repeats kept
-    lists: dict[int, tuple[np.ndarray, np.ndarray]]
-
-    def scores(self) -> np.ndarray:
-        """The BM25 score of every row, as bm25s's ``get_scores`` computes it."""
-        scores = np.zeros(self.num_docs, dtype=np.float32)
-        for token in self.tokens:
-            rows, weights = self.lists[token]
-            scores[rows] += weights  # a row appears once in a posting list
-        return scores
-
-
 @dataclass
 class EmbeddedTexts:
     """What a generation embedded, read straight from its files whatever its format version: each
@@ -489,90 +384,6 @@ def embedded_texts(
     return EmbeddedTexts(found, vectors)
 
 
-def passage_text(title: str, text: str) -> str:
-    """What is embedded and BM25-indexed for a chunk: its document's title, then its text."""
-    return f"{title}\n{text}"
-
-
-# What a sentence can answer: bit 1 a date (a year, a month, a century), bit 2 a number; bit 4 marks a
-# sentence that is not prose (a heading, a list label, a table row, a fragment): context, never an excerpt.
-DATE, NUMBER, NOT_PROSE = 1, 2, 4
-_DATE = re.compile(
-    r"\b(?:1\d{3}|20\d{2})s?\b|\b(?:January|February|March|April|May|June|July|August|September|October|"
-    r"November|December)\b|\bcentur(?:y|ies)\b",
-    re.IGNORECASE,
-)
-_NUMBER = re.compile(
-    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
-    r"hundred|thousand|million|billion|dozen|half)\b",
-    re.IGNORECASE,
-)
-
-
-def answer_kinds(text: str) -> int:
-    """The kinds of answer a sentence holds, as `DATE` | `NUMBER` bits."""
-    return (DATE if _DATE.search(text) else 0) | (NUMBER if _NUMBER.search(text) else 0)
-
-
-def sentence_kind(doc: Document, sentence: Sentence) -> int:
-    """`answer_kinds` of the sentence, with `NOT_PROSE` when it lies in one of the document's labels or
-    is a fragment: under four words with no sentence end ("Related coverage", "Key findings")."""
-    text = doc.text[sentence.start : sentence.end]
-    kind = answer_kinds(text)
-    in_label = any(start <= sentence.start and sentence.end <= end for start, end in doc.labels)
-    fragment = len(text.split()) < 4 and not _SENTENCE_END.search(text)
-    return kind | NOT_PROSE if in_label or fragment else kind
-
-
-_SENTENCE_END = re.compile(r"[.!?…][\"”’)\]]*$")
-_NAME_WORD = re.compile(r"(?<![\w’'])[A-Z][\w’'.&-]*")
-
-
-def name_bit(word: str) -> int:
-    """The bit of a 64-bit signature that stands for a word (case-folded, possessive dropped)."""
-    key = word.casefold().removesuffix("’s").removesuffix("'s").strip(".-’'")
-    return 1 << (hashlib.blake2b(key.encode("utf-8"), digest_size=1).digest()[0] % 64)
-
-
-def name_signature(text: str) -> int:
-    """The capitalised words of a sentence but its first (the names it holds, roughly), as a 64-bit
-    signature of `name_bit` bits, signed to fit an int64 column. A question asking "which team?"
-    wants a sentence holding a name the question does not: `search` compares the bits."""
-    bits = 0
-    for match in _NAME_WORD.finditer(text):
-        if match.start() > 0:
-            bits |= name_bit(match.group())
-    return bits - (1 << 64) if bits >= 1 << 63 else bits
-
-
-def fingerprint(text: str) -> int:
-    """A 64-bit hash of a text's normalised form (`normalised`), as a signed integer."""
-    digest = hashlib.blake2b(normalised(text).encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "little", signed=True)
-
-
-def word_ids(tokenizer: Any, text: str) -> list[int]:
-    """The lexical index's ids of a text's words, in order; words it has never seen are left out."""
-    ids = tokenizer.tokenize([text], update_vocab=False, return_as="ids", show_progress=False)[0]
-    return [int(i) for i in ids if i != 0]  # 0 is the empty token bm25s maps unknown words to
-
-
-def content_stems(tokenizer: Any, text: str) -> frozenset[str]:
-    """A text's distinct words other than stop words, stemmed as the lexical index stems them."""
-    words = tokenizer.splitter(text.lower())
-    return frozenset(tokenizer.stemmer(w) if tokenizer.stemmer else w for w in words if w not in tokenizer.stopwords)
-
-
-def lexical_tokenizer() -> Any:
-    """The BM25 tokenizer: lower-case words, English stop words removed, Snowball-stemmed."""
-    import bm25s
-    import Stemmer
-
-    # It logs every index build at DEBUG, and importing it sets its logger to DEBUG: quieten it after.
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
-    return bm25s.tokenization.Tokenizer(stopwords="en", stemmer=Stemmer.Stemmer("english"))
-
-
 def write_generation(
     index_dir: Path,
     documents: Sequence[IndexedDocument],
@@ -586,9 +397,7 @@ def write_generation(
     index_dir.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     final = index_dir / f"gen-{stamp}"
-    tmp = index_dir / f".tmp-{stamp}-{os.getpid()}"
-    tmp.mkdir()
-    try:
+    with atomic_folder(final) as tmp:
         sentence_texts, chunk_texts = _write_database(tmp / DATABASE, documents)
         _write_vectors(tmp / "sentences.f16.npy", documents, "sentences", dim)
         kinds = {
@@ -606,12 +415,7 @@ def write_generation(
             sentences=len(sentence_texts), chunks=len(chunk_texts), checksums=checksums, vector_index=kinds,
         )  # fmt: skip
         (tmp / MANIFEST).write_text(json.dumps(manifest.__dict__, indent=1, sort_keys=True), "utf-8")
-        _fsync_tree(tmp)
-        os.replace(tmp, final)
-        set_current(index_dir, final.name)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    set_current(index_dir, final.name)
     return final
 
 
@@ -748,30 +552,9 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _fsync_tree(folder: Path) -> None:
-    for path in folder.rglob("*"):
-        if path.is_file():
-            with path.open("rb") as handle:
-                os.fsync(handle.fileno())
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def set_current(index_dir: Path, name: str) -> None:
     """Point CURRENT at a generation atomically."""
-    tmp = index_dir / f".{CURRENT}.{os.getpid()}.tmp"
-    tmp.write_text(name + "\n", "utf-8")
-    with tmp.open("rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, index_dir / CURRENT)
-    fd = os.open(index_dir, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    atomic_write(index_dir / CURRENT, name + "\n")
 
 
 def current_name(index_dir: Path) -> str | None:
@@ -821,9 +604,11 @@ def remove_old_generations(index_dir: Path, keep: int = 2) -> list[str]:
     current = current_name(index_dir)
     generations = sorted(p for p in index_dir.glob("gen-*") if p.is_dir())
     doomed = [p for p in generations[:-keep] if p.name != current] if keep else []
-    doomed += [p for p in index_dir.glob(".tmp-*") if p.is_dir()]
+    doomed += [p for p in index_dir.glob(f"{TEMP_PREFIX}*") if p.is_dir()]
     for path in doomed:
         shutil.rmtree(path, ignore_errors=True)
-    for stale in index_dir.glob(f".{CURRENT}.*.tmp"):
-        stale.unlink(missing_ok=True)
+    # A write killed half way leaves its temporary; the second pattern is the name CURRENT's used to have.
+    for stale in [*index_dir.glob(f"{TEMP_PREFIX}*"), *index_dir.glob(f".{CURRENT}.*.tmp")]:
+        if stale.is_file():
+            stale.unlink(missing_ok=True)
     return [p.name for p in doomed]

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 from rapidfuzz import fuzz
 
+from .analysis import word_ids
 from .answer import span_excerpt
 from .models import QuoteMatch, WhoSaid
 from .speakers import SpeakerTable, name_words, names_match
-from .store import Generation, word_ids
+from .store import Generation
 
 # Near-exact: a typo or a changed short word in a sentence-long quote stays above it, a paraphrase
 # falls well below (scripts/who_said_eval.py chose it on half of PolNeAR's quotations, BENCHMARKS.md).
@@ -88,7 +89,6 @@ _CLAIM_PATTERNS = [
     re.compile(rf"^\W*(?P<name>{_CAPITAL_NAME.pattern})\s*(?:,[^,]{{1,60}},\s*)?(?:{_SPEECH}\b|:)"),
     re.compile(rf"(?:{_SPEECH}|[-–—―]+|~)\s*(?:by\s+)?(?P<name>{_CAPITAL_NAME.pattern})\W*$"),
 ]
-_MENTION = re.compile(r"<(?:@[!&]?|#)\d+>|@(?:everyone|here)\b|https?://\S+")
 
 
 def reduced(text: str) -> str:
@@ -107,8 +107,9 @@ class Lookup:
 
 
 def split_claim(text: str) -> Lookup:
-    """The quoted part of a text (the longest span in quotation marks, if any) and the rest."""
-    text = " ".join(_MENTION.sub(" ", text).split())
+    """The quoted part of a text (the longest span in quotation marks, if any) and the rest. The text
+    is a cleaned question (`Library.clean_question`: no links, one line)."""
+    text = " ".join(text.split())
     quoted = [m for m in _QUOTED.finditer(text) if len(m.group("quote").split()) >= 3]
     if quoted:
         best = max(quoted, key=lambda m: len(m.group("quote")))

@@ -25,9 +25,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from evaluation.answers import CorpusDoc, DataSet, EvalQuestion, cached_library, load_dataset, split_corpus  # noqa: E402
 from index import IndexSettings, Library  # noqa: E402
 from index.embedding import load_embedder  # noqa: E402
-from index.evaluate import CorpusDoc, DataSet, EvalQuestion, cached_library, load_dataset, split_corpus  # noqa: E402
 from index.search import CONFIDENCE_FEATURES  # noqa: E402
 
 EVAL = REPO.parent / "shared" / "eval"

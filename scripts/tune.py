@@ -28,10 +28,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from evaluation.answers import EvalQuestion, cached_library, contains_answer, load_dataset  # noqa: E402
 from index import IndexSettings  # noqa: E402
 from index.answer import Shape, compose  # noqa: E402
 from index.embedding import load_embedder  # noqa: E402
-from index.evaluate import EvalQuestion, cached_library, contains_answer, load_dataset  # noqa: E402
 from index.search import FEATURES, NEGATIVE, Evidence, Weights, gather  # noqa: E402
 from index.store import Generation  # noqa: E402
 

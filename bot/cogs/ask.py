@@ -7,20 +7,22 @@ import contextlib
 import logging
 import re
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from index import Answer, QuestionError
+from index import Answer, NoIndexError, QuestionError, SourceInfo
 
 from .. import render
-from ..answers import StoredAnswer
+from ..answers import KEY, StoredAnswer, stored_answer
 from ..app import NO_MENTIONS
 from ..checks import question_rate, within_question_rate
 from ..delivery import deliver
-from ..errors import send_ephemeral
+from ..errors import NOT_ENABLED, send_ephemeral
+from ..feedback import feedback_items
 
 if TYPE_CHECKING:
     from ..app import OnRecordBot
@@ -29,33 +31,43 @@ log = logging.getLogger(__name__)
 
 PAGES = 3  # "More excerpts" pages through up to this many pages of excerpts
 THREAD_MEMORY = 2000
-KEY = "[0-9a-f]{16}"
+
+
+def source_choices(sources: Sequence[SourceInfo], current: str) -> list[app_commands.Choice[str]]:
+    """Documents whose id or title contains what has been typed; when they come from several
+    collections, the value says which (``shared:seed.txt``) and the label too."""
+    needle = current.lower()
+    choices = []
+    for info in sources:
+        if needle in info.doc_id.lower() or needle in info.title.lower():
+            where = f" · {render.collection_name(info.collection)}" if info.collection else ""
+            label = render.shorten(render.plain(f"{info.title} ({info.doc_id}){where}"), 100)
+            value = f"{info.collection}:{info.doc_id}" if info.collection else info.doc_id
+            if len(value) <= 100:
+                choices.append(app_commands.Choice(name=label, value=value))
+    return choices[:25]
 
 
 async def source_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-    """Documents whose id or title contains what has been typed."""
+    """Documents of the collections this server reads."""
     service = interaction.client.service  # type: ignore[attr-defined]
-    needle = current.lower()
-    choices = []
-    for info in await service.sources():
-        if needle in info.doc_id.lower() or needle in info.title.lower():
-            label = render.shorten(render.plain(f"{info.title} ({info.doc_id})"), 100)
-            choices.append(app_commands.Choice(name=label, value=info.doc_id[:100]))
-    return choices[:25]
+    where = await service.where(interaction.guild_id)
+    try:
+        return source_choices(await service.sources(where), current)
+    except NoIndexError:
+        return []
 
 
 async def speaker_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
     """People the sources quote, one of whose names starts with what has been typed; the most quoted first."""
     service = interaction.client.service  # type: ignore[attr-defined]
+    where = await service.where(interaction.guild_id)
     choices = []
-    for person in (await service.speakers(current[:100]))[:25]:
+    for person in (await service.speakers(where, current[:100]))[:25]:
         plural = "" if person.quotes == 1 else "s"
         label = render.shorten(render.plain(f"{person.name} ({person.quotes} quote{plural})"), 100)
         choices.append(app_commands.Choice(name=label, value=person.name[:100]))
     return choices
-
-
-EXPIRED = "This answer is no longer kept; please ask again."
 
 
 def answer_embed(stored: StoredAnswer, page: int) -> discord.Embed:
@@ -67,22 +79,17 @@ def answer_embed(stored: StoredAnswer, page: int) -> discord.Embed:
 
 def answer_view(stored: StoredAnswer, page: int) -> discord.ui.View | None:
     """The buttons of an answer showing ``page``: none are kept in memory, their custom ids say it all
-    (see `MoreExcerpts` and `PostAnswer`), so they work for as long as the answer is kept, restarts
-    included."""
+    (see `MoreExcerpts`, `PostAnswer` and the feedback items of bot/feedback.py), so they work for as
+    long as the answer is kept, restarts included."""
     view = discord.ui.View(timeout=None)
     total = render.pages(stored.answer)
     if total > 1:
         view.add_item(MoreExcerpts(stored.key, (page + 1) % total, last=page == total - 1))
     if stored.private and stored.answer.answered:
         view.add_item(PostAnswer(stored.key, page, posted=stored.posted))
+    for item in feedback_items(stored, page):
+        view.add_item(item)
     return view if view.children else None
-
-
-async def _stored(interaction: discord.Interaction, key: str) -> StoredAnswer | None:
-    stored: StoredAnswer | None = await asyncio.to_thread(interaction.client.answers.get, key)  # type: ignore[attr-defined]
-    if stored is None:
-        await send_ephemeral(interaction, EXPIRED)
-    return stored
 
 
 class MoreExcerpts(
@@ -104,7 +111,7 @@ class MoreExcerpts(
         return cls(match["key"], int(match["page"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        stored = await _stored(interaction, self.key)
+        stored = await stored_answer(interaction, self.key)
         if stored is None:
             return
         page = self.page % render.pages(stored.answer)
@@ -147,7 +154,7 @@ class PostAnswer(
         return cls(match["key"], int(match["page"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        stored = await _stored(interaction, self.key)
+        stored = await stored_answer(interaction, self.key)
         if stored is None:
             return
         if interaction.user.id != stored.owner_id:
@@ -220,7 +227,8 @@ class AskCog(commands.Cog):
         """Ask a question; get verbatim, attributed quotes from the sources."""
         self.service.check_question(question)
         await interaction.response.defer(ephemeral=private, thinking=True)
-        answer = await self.service.ask(question, source=source, speaker=speaker, limit=render.PAGE_SIZE * PAGES)
+        where = await self.service.where(interaction.guild_id)
+        answer = await self.service.ask(question, where, source=source, speaker=speaker, limit=render.PAGE_SIZE * PAGES)
         await self._reply(interaction, await self._keep(answer, interaction.user.id, private=private))
 
     async def find_sources(self, interaction: discord.Interaction, message: discord.Message) -> None:
@@ -230,7 +238,9 @@ class AskCog(commands.Cog):
             await send_ephemeral(interaction, "That message has no text to look up.")
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        answer = await self.service.ask(text, limit=render.PAGE_SIZE * PAGES)
+        # A message looked up is not a question a member asked: not logged, no pinned answer.
+        where = await self.service.where(interaction.guild_id)
+        answer = await self.service.ask(text, where, limit=render.PAGE_SIZE * PAGES, asked=False)
         stored = await self._keep(answer, interaction.user.id, private=True, title="Sources for this message")
         await self._reply(interaction, stored)
 
@@ -238,6 +248,9 @@ class AskCog(commands.Cog):
     async def on_message(self, message: discord.Message) -> None:
         me = self.bot.user
         if message.author.bot or me is None or me not in message.mentions or message.guild is None:
+            return
+        if not await self.bot.in_enabled_guild(message):
+            await message.reply(NOT_ENABLED, allowed_mentions=NO_MENTIONS, mention_author=False)
             return
         question = re.sub(rf"<@!?{me.id}>", " ", message.content).strip()
         if not question:
@@ -271,8 +284,9 @@ class AskCog(commands.Cog):
     async def _answer_mention(self, message: discord.Message, question: str) -> None:
         channel = message.channel
         context = self.thread_topics.get(channel.id) if isinstance(channel, discord.Thread) else None
+        where = await self.service.where(message.guild.id if message.guild else None)
         async with channel.typing():
-            answer = await self.service.ask(question, context=context, limit=render.PAGE_SIZE * PAGES)
+            answer = await self.service.ask(question, where, context=context, limit=render.PAGE_SIZE * PAGES)
         stored = await self._keep(answer, message.author.id, private=False)
         embed, view = answer_embed(stored, 0), answer_view(stored, 0) or discord.utils.MISSING
         thread: discord.Thread | None = channel if isinstance(channel, discord.Thread) else None

@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from index import SourceError, SourceInfo
+from index import NoIndexError, SourceError, SourceInfo
 
 from .. import render
 from ..delivery import deliver
@@ -44,7 +44,12 @@ class SourcesCog(commands.Cog):
     async def sources(self, interaction: discord.Interaction) -> None:
         """List the documents the bot answers from."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        await SourcesView(await self.service.sources()).send(interaction, self.settings)
+        where = await self.service.where(interaction.guild_id)
+        try:
+            sources = await self.service.sources(where)
+        except NoIndexError:
+            sources = []
+        await SourcesView(sources).send(interaction, self.settings)
 
     @app_commands.command(name="source")
     @app_commands.describe(name="The document (start typing its title or file name).")
@@ -52,7 +57,10 @@ class SourcesCog(commands.Cog):
     async def source(self, interaction: discord.Interaction, name: str) -> None:
         """Show one document's title, outlet or author, date and link."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        match = next((s for s in await self.service.sources() if s.doc_id == name), None)
+        where = await self.service.where(interaction.guild_id)
+        match = next(
+            (s for s in await self.service.sources(where) if name in (s.doc_id, f"{s.collection}:{s.doc_id}")), None
+        )
         if match is None:
             raise SourceError(f"There is no source called {render.safe(name)!r}; see /sources.")
         await deliver(interaction, self.settings, embed=render.source_embed(match))

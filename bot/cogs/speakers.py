@@ -59,7 +59,7 @@ class SpeakersCog(commands.Cog):
         """Everything the sources quote a person saying, the newest source first."""
         self.service.check_question(speaker)
         await interaction.response.defer(ephemeral=private, thinking=True)
-        names, excerpts = await self.service.quotes(speaker)
+        names, excerpts = await self.service.quotes(await self.service.where(interaction.guild_id), speaker)
         await QuotesView(" ".join(speaker.split()), names, excerpts).send(interaction, self.settings)
 
     @app_commands.command(name="who-said")
@@ -72,7 +72,7 @@ class SpeakersCog(commands.Cog):
         """Find a quote in the sources: who said it, in which source and when."""
         self.service.check_question(text)
         await interaction.response.defer(ephemeral=private, thinking=True)
-        result = await self.service.who_said(text)
+        result = await self.service.who_said(await self.service.where(interaction.guild_id), text)
         await deliver(interaction, self.settings, embed=render.who_said_embed(result))
 
     async def who_said_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
@@ -82,7 +82,7 @@ class SpeakersCog(commands.Cog):
             await send_ephemeral(interaction, "That message has no text to look up.")
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        result = await self.service.who_said(text)
+        result = await self.service.who_said(await self.service.where(interaction.guild_id), text)
         await deliver(interaction, self.settings, embed=render.who_said_embed(result))
 
 

@@ -1,1 +1,1 @@
-"""Tests of the `bot` package and the `onrecord` CLI."""
+"""Tests of the `bot` package (the Discord front end) that need no stand-in server."""

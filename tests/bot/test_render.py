@@ -10,7 +10,8 @@ import discord
 import pytest
 
 from bot import render
-from index import Answer, BuildReport, Excerpt, LibraryStatus, QuoteMatch, Skipped, SourceInfo, WhoSaid
+from bot.service import CollectionStatus
+from index import SHARED, Answer, BuildReport, Excerpt, LibraryStatus, QuoteMatch, Skipped, SourceInfo, WhoSaid
 
 
 def excerpt(quote: str = "They just need precursor chemicals.", **fields: Any) -> Excerpt:
@@ -281,15 +282,28 @@ def test_report_summarises_a_rebuild_within_the_content_limit() -> None:
     assert "`new-9.txt` …" in text and "Removed: `old.txt`" in text
 
 
-def test_status_lists_what_is_served() -> None:
+def test_status_lists_what_each_collection_serves_and_the_servers_counts() -> None:
     status = LibraryStatus("gen-1", 1, 4, 38, "bundled:all-MiniLM-L6-v2", "2026-01-01T00:00:00Z")
+    collections = [
+        CollectionStatus("guild-1", None, {"answered": 5, "abstained": 2}),
+        CollectionStatus(SHARED, status, {}),
+    ]
 
-    embed = render.status_embed(status, uptime_s=3725, answered=5, abstained=2, rebuilding=True)
+    embed = render.status_embed(collections, uptime_s=3725, rebuilding=[SHARED])
 
     fields = {f.name: f.value for f in embed.fields}
-    assert fields["Documents"] == "1" and fields["Uptime"] == "1:02:05"
-    assert fields["Answered / abstained"] == "5 / 2" and fields["Rebuild"] == "running now"
+    assert fields["This server's library"] == "Nothing indexed yet."
+    assert fields["Shared library"] == (
+        "1 documents, 4 chunks, 38 sentences\nIndex built 2026-01-01T00:00:00Z\nRebuild running now"
+    )
+    assert fields["Uptime"] == "1:02:05" and fields["Answered / abstained"] == "5 / 2"
     assert re.search("MiniLM", fields["Model"] or "")
+
+
+def test_an_excerpt_names_its_collection_when_the_answer_draws_on_several() -> None:
+    labelled = render.answer_embed(answer(excerpt(collection=SHARED))).description or ""
+    assert "· shared library" in labelled
+    assert "library" not in (render.answer_embed(answer(excerpt())).description or "")
 
 
 def test_other_outlets_telling_the_same_sentence_are_named_under_the_quote_escaped() -> None:

@@ -24,7 +24,7 @@ import pytest_asyncio
 from bot.app import OnRecordBot
 from bot.service import LibraryService
 from bot.settings import BotSettings
-from index import Library
+from index import Collections, Library
 from index.embedding import Embedder
 from tests.conftest import DOCS, make_settings
 from tests.e2e.discord_standin import (
@@ -75,10 +75,15 @@ def log_errors() -> Iterator[RecordingHandler]:
 
 @dataclass(frozen=True)
 class Seed:
-    """The seed sources and their index, built once."""
+    """The seed sources and their index, built once (the shared collection), and the data folder of
+    the servers' collections."""
 
     docs: Path
     index: Path
+
+    @property
+    def data(self) -> Path:
+        return self.index.parent / "data"
 
 
 @pytest.fixture(scope="session")
@@ -99,22 +104,35 @@ def workdir(seed: Seed, tmp_path: Path) -> Seed:
     return copy
 
 
-LibraryFactory = Callable[..., Library]
+CollectionsFactory = Callable[..., Collections]
 
 
 @pytest.fixture
-def make_library(workdir: Seed, real_embedder: Embedder) -> LibraryFactory:
-    """``make_library(excerpt_chars=...)``: a library over this test's copy, with other settings."""
+def make_collections(workdir: Seed, real_embedder: Embedder) -> CollectionsFactory:
+    """``make_collections(library_class=..., excerpt_chars=...)``: the collections of this test, with
+    the copy of the seed as the shared one and the servers' own under ``workdir.data``."""
 
-    def make(**settings: Any) -> Library:
-        return Library(make_settings(workdir.docs, workdir.index, **settings), embedder=real_embedder)
+    def make(library_class: type[Library] = Library, **settings: Any) -> Collections:
+        index_settings = make_settings(workdir.docs, workdir.index, data_dir=workdir.data, **settings)
+        return Collections(index_settings, embedder=real_embedder, library_class=library_class)
 
     return make
 
 
 @pytest.fixture
-def library(make_library: LibraryFactory) -> Library:
-    return make_library()
+def collections(make_collections: CollectionsFactory) -> Collections:
+    return make_collections()
+
+
+@pytest.fixture
+def library(collections: Collections) -> Library:
+    """The shared collection's library (the seed)."""
+    return collections.shared
+
+
+def guild_docs(standin: DiscordStandIn, workdir: Seed, guild_id: str | None = None) -> Path:
+    """The sources folder of a server's own collection (the stand-in's guild by default)."""
+    return workdir.data / "collections" / f"guild-{guild_id or standin.guild_id}" / "docs"
 
 
 @pytest.fixture(autouse=True)
@@ -170,12 +188,13 @@ def unescape(rendered: str) -> str:
     return re.sub(r"\\([\\*_`~|\[\]>#-])", r"\1", rendered.replace("@\u200b", "@"))
 
 
-def assert_verbatim(rendered_quote: str, docs: Path) -> None:
-    """The quote, unescaped, is word for word in one of the source files (modulo whitespace);
-    a quote shortened with an ellipsis must be a verbatim prefix."""
+def assert_verbatim(rendered_quote: str, *folders: Path) -> None:
+    """The quote, unescaped, is word for word in one of the source files of the folders (modulo
+    whitespace); a quote shortened with an ellipsis must be a verbatim prefix."""
     quote = unescape(rendered_quote)
     texts = [
         " ".join(p.read_text("utf-8").split())
+        for docs in folders
         for p in docs.iterdir()
         if p.is_file() and not p.name.endswith(".meta.yaml")
     ]
@@ -189,16 +208,19 @@ BotFactory = Callable[..., AbstractAsyncContextManager[OnRecordBot]]
 
 
 @pytest.fixture
-def start_bot(standin: DiscordStandIn, library: Library, workdir: Seed) -> BotFactory:
+def start_bot(standin: DiscordStandIn, collections: Collections, workdir: Seed) -> BotFactory:
     """``async with start_bot(ask_rate=1) as bot``: the real bot, logged in and ready, closed after.
     Its answers are kept beside this test's index (a second bot started in the test finds them), and
     it downloads attachments from the stand-in's CDN."""
 
     @asynccontextmanager
-    async def start(library: Library = library, **fields: Any) -> AsyncIterator[OnRecordBot]:
+    async def start(collections: Collections = collections, **fields: Any) -> AsyncIterator[OnRecordBot]:
         defaults = {"state_dir": workdir.index.parent / "bot-state", "discord_cdn_base": standin.cdn_base}
         settings = bot_settings(standin.token, **{**defaults, **fields})
-        bot = OnRecordBot(settings, LibraryService(library), guild_ready_timeout=0.05)
+        service = LibraryService(
+            collections, max_rebuilds=settings.max_rebuilds, allowed_guilds=settings.allowed_guilds
+        )
+        bot = OnRecordBot(settings, service, guild_ready_timeout=0.05)
         async with running(standin, bot, timeout=30):
             yield bot
 

@@ -16,6 +16,14 @@ Typical use::
     async with DiscordStandIn() as standin, running(standin, make_bot()):
         interaction = await standin.slash("ask", {"question": "What is it?"})
         message = await interaction.wait_final()
+
+Several guilds and shards (one bot process per shard, each started with `running`)::
+
+    async with DiscordStandIn(shard_count=2) as standin:
+        other = standin.add_guild("b", shard=1)          # the default guild is on shard 0
+        other.add_member(standin.app_owner)               # the application's owner, a member of b
+        async with running(standin, bot_for([0])), running(standin, bot_for([1])):
+            answer = await (await standin.slash("ask", {...}, user="owner", guild="b")).wait_final()
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import contextlib
 import copy
 import json
 import logging
+import math
 import mimetypes
 import secrets
 import time
@@ -84,6 +93,7 @@ HAS_THREAD = 1 << 5
 # Gateway intents that change what the stand-in dispatches.
 INTENT_GUILDS = 1 << 0
 INTENT_GUILD_MESSAGES = 1 << 9
+INTENT_DIRECT_MESSAGES = 1 << 12
 INTENT_MESSAGE_CONTENT = 1 << 15
 
 # Discord's documented limits for messages and embeds.
@@ -162,10 +172,21 @@ class _Snowflakes:
         self._last = max(self._last + 1, stamp)
         return str(self._last)
 
+    def on_shard(self, shard: int, shard_count: int) -> str:
+        """A new id that Discord routes to ``shard`` of ``shard_count``: ``(id >> 22) % shard_count``
+        is the id's millisecond timestamp modulo the count, so take the next such millisecond."""
+        if not 0 <= shard < shard_count:
+            raise ValueError(f"shard {shard} is not one of {shard_count} shards")
+        stamp = max(int(time.time() * 1000) - DISCORD_EPOCH_MS, (self._last >> 22) + 1)
+        stamp += (shard - stamp) % shard_count
+        self._last = stamp << 22
+        return str(self._last)
+
 
 @dataclass(frozen=True)
 class StandInUser:
-    """A person (or the bot) in the stand-in's guild."""
+    """A person (or the bot). ``role_ids`` are the roles it was given by the guild that made it; what
+    counts in each guild is that guild's `StandInGuild.roles_of`."""
 
     key: str
     id: str
@@ -271,9 +292,14 @@ class Interaction:
         self.choices: list[Payload] | None = None
         self.modal: Payload | None = None
         self.target_message_id: str | None = payload.get("message", {}).get("id")
+        self.guild_id: str | None = payload.get("guild_id")  # None in DMs
+        self.user: Payload = payload["member"]["user"] if "member" in payload else payload["user"]
+        # False when no gateway connection held the guild's shard: the bot never saw it.
+        self.delivered = False
 
     def __repr__(self) -> str:
-        return f"<Interaction id={self.id} type={self.type} response_type={self.response_type}>"
+        delivered = "" if self.delivered else " NOT DELIVERED (no connection holds its shard)"
+        return f"<Interaction id={self.id} type={self.type} response_type={self.response_type}{delivered}>"
 
     def _requests(self, route: str, method: str | None = None) -> list[Recorded]:
         return [
@@ -487,13 +513,25 @@ def message_errors(body: Payload, *, prefix: tuple[str | int, ...] = (), creatin
 
 
 class _Gateway:
-    """One websocket connection from the bot."""
+    """One websocket connection from the bot: one shard of one bot process."""
 
     def __init__(self, socket: web.WebSocketResponse) -> None:
         self.socket = socket
         self.sequence = 0
         self.intents = 0
         self.identified = False
+        self.ready = False  # sent READY and its guilds (or RESUMED)
+        self.shard_id = 0
+        self.shard_count = 1
+        self.session_id = ""
+
+    def holds(self, guild: StandInGuild | None) -> bool:
+        """Whether Discord sends this connection the events of ``guild`` (None: DMs, on shard 0)."""
+        if not self.identified:
+            return False
+        if guild is None:
+            return self.shard_id == 0
+        return guild.shard_of(self.shard_count) == self.shard_id
 
     async def send(self, payload: Payload) -> None:
         await self.socket.send_str(json.dumps(payload))
@@ -503,18 +541,258 @@ class _Gateway:
         await self.send({"op": 0, "t": event, "s": self.sequence, "d": data})
 
 
-class DiscordStandIn:
-    """An aiohttp server that answers a discord.py bot the way Discord would, for one guild.
+DM = "@dm"  # the ``guild`` of an interaction or message in the bot's DMs, not in any guild
 
-    The guild has a text channel (``channel_id``), the roles @everyone, Moderator (no Manage Server)
-    and Admin (Manage Server), and these users, keyed by name in ``users``: ``member`` (no extra
-    roles), ``moderator`` (Moderator and Admin, so Manage Server), ``rolemod`` (Moderator only) and
-    ``owner`` (the guild owner). Ids are snowflake strings, as in Discord's JSON.
+
+class StandInGuild:
+    """One guild (server) of the stand-in, with its own text channel, roles and members.
+
+    Roles are named as in every stand-in guild: @everyone, Moderator (no Manage Server), Admin (Manage
+    Server) and the bot's managed role. ``users`` maps keys to the people who are members here, each
+    with roles of this guild (`roles_of`): by default ``member``, ``moderator`` (Moderator and Admin),
+    ``rolemod`` (Moderator only) and ``owner`` (the guild owner), distinct people in each guild.
+    `add_member` makes a person of another guild (or `DiscordStandIn.app_owner`) a member here too.
+    """
+
+    def __init__(self, standin: DiscordStandIn, key: str, guild_id: str, name: str, username_suffix: str) -> None:
+        ids = standin._ids
+        self._standin = standin
+        self.key = key
+        self.id = guild_id
+        self.name = name
+        self._username_suffix = username_suffix
+        self.everyone_role_id = guild_id
+        self.moderator_role_id = ids()
+        self.admin_role_id = ids()
+        self.bot_role_id = ids()
+        self.channel_id = ids()
+        self.joined_at = _now_iso()
+        self.roles: list[Payload] = [
+            _role(self.everyone_role_id, "@everyone", EVERYONE_PERMISSIONS, 0),
+            _role(self.moderator_role_id, "Moderator", MODERATOR_PERMISSIONS, 1),
+            _role(self.admin_role_id, "Admin", ADMIN_PERMISSIONS, 2),
+            {
+                **_role(self.bot_role_id, "OnRecord", BOT_PERMISSIONS, 3),
+                "managed": True,
+                "tags": {"bot_id": standin.bot_user_id},
+            },
+        ]
+        standin.channels[self.channel_id] = self._text_channel(self.channel_id, "general", 0)
+        self.users: dict[str, StandInUser] = {}
+        self._member_roles: dict[str, tuple[str, ...]] = {standin.bot_user_id: (self.bot_role_id,)}
+        self.add_user("member")
+        self.add_user("moderator", roles=(self.moderator_role_id, self.admin_role_id))
+        self.add_user("rolemod", roles=(self.moderator_role_id,))
+        self.add_user("owner")
+        self.owner_id = self.users["owner"].id
+
+    def __repr__(self) -> str:
+        return f"<StandInGuild {self.key!r} id={self.id}>"
+
+    @property
+    def shard(self) -> int:
+        """The shard Discord routes this guild to, for the stand-in's ``shard_count``."""
+        return self.shard_of(self._standin.shard_count)
+
+    def shard_of(self, shard_count: int) -> int:
+        return (int(self.id) >> 22) % shard_count
+
+    @property
+    def channels(self) -> dict[str, Payload]:
+        """This guild's channels (not threads) by id."""
+        return {k: c for k, c in self._standin.channels.items() if c.get("guild_id") == self.id}
+
+    @property
+    def threads(self) -> dict[str, Payload]:
+        return {k: t for k, t in self._standin.threads.items() if t["guild_id"] == self.id}
+
+    def add_user(self, key: str, *, roles: Sequence[str] = (), username: str | None = None) -> StandInUser:
+        """Add a new person, a member of this guild with ``roles`` (role ids of this guild)."""
+        user = self._standin._new_person(key, username or f"{key}{self._username_suffix}-user", roles)
+        return self.add_member(user, roles=roles)
+
+    def add_member(self, user: StandInUser, *, roles: Sequence[str] = (), key: str | None = None) -> StandInUser:
+        """Make an existing person a member of this guild too, known here as ``key`` (default
+        ``user.key``), with ``roles`` of this guild."""
+        unknown = set(roles) - {r["id"] for r in self.roles}
+        if unknown:
+            raise ValueError(f"roles {sorted(unknown)} are not roles of {self!r}")
+        self.users[key or user.key] = user
+        self._member_roles[user.id] = tuple(roles)
+        self._standin.people.setdefault(user.id, user)
+        return user
+
+    def user(self, key: str) -> StandInUser:
+        try:
+            return self.users[key]
+        except KeyError:
+            raise KeyError(f"no user {key!r} in {self!r}; known: {sorted(self.users)}") from None
+
+    def person(self, user: str | StandInUser) -> StandInUser:
+        """A member of this guild, by key or as a `StandInUser` (who must be a member)."""
+        if isinstance(user, str):
+            return self._standin.bot_user if user == "bot" else self.user(user)
+        if not self.is_member(user):
+            raise ValueError(f"{user.key!r} ({user.id}) is not a member of {self!r}")
+        return user
+
+    def is_member(self, user: StandInUser) -> bool:
+        return user.id in self._member_roles
+
+    def roles_of(self, user: StandInUser) -> tuple[str, ...]:
+        """The ids of the roles ``user`` has in this guild (besides @everyone)."""
+        return self._member_roles[user.id]
+
+    def people(self) -> list[StandInUser]:
+        """Every member, the bot first, each once."""
+        return [self._standin.people[user_id] for user_id in self._member_roles]
+
+    def permissions_of(self, user: str | StandInUser) -> int:
+        """The permission bits of a member in this guild's text channel (there are no overwrites)."""
+        person = self.person(user)
+        if person.id == self.owner_id:
+            return discord.Permissions.all().value
+        value = 0
+        held = self.roles_of(person)
+        for role in self.roles:
+            if role["id"] == self.everyone_role_id or role["id"] in held:
+                value |= int(role["permissions"])
+        if value & discord.Permissions(administrator=True).value:
+            return discord.Permissions.all().value
+        return value
+
+    def member_payload(self, user: StandInUser, *, with_user: bool = True) -> Payload:
+        member: Payload = {
+            "roles": list(self.roles_of(user)),
+            "joined_at": self.joined_at,
+            "premium_since": None,
+            "deaf": False,
+            "mute": False,
+            "pending": False,
+            "nick": None,
+            "avatar": None,
+            "banner": None,
+            "flags": 0,
+            "communication_disabled_until": None,
+        }
+        if with_user:
+            member["user"] = user.payload()
+        return member
+
+    def _text_channel(self, channel_id: str, name: str, position: int) -> Payload:
+        return {
+            "id": channel_id,
+            "type": 0,
+            "guild_id": self.id,
+            "name": name,
+            "position": position,
+            "permission_overwrites": [],
+            "topic": None,
+            "nsfw": False,
+            "last_message_id": None,
+            "rate_limit_per_user": 0,
+            "parent_id": None,
+            "default_auto_archive_duration": 1440,
+            "flags": 0,
+        }
+
+    def payload(self) -> Payload:
+        """The full guild as sent in GUILD_CREATE."""
+        people = self.people()
+        return {
+            "id": self.id,
+            "name": self.name,
+            "icon": None,
+            "splash": None,
+            "discovery_splash": None,
+            "banner": None,
+            "description": None,
+            "owner_id": self.owner_id,
+            "afk_channel_id": None,
+            "afk_timeout": 300,
+            "verification_level": 1,
+            "default_message_notifications": 1,
+            "explicit_content_filter": 2,
+            "mfa_level": 0,
+            "nsfw_level": 0,
+            "premium_tier": 0,
+            "premium_subscription_count": 0,
+            "premium_progress_bar_enabled": False,
+            "preferred_locale": "en-US",
+            "system_channel_id": self.channel_id,
+            "system_channel_flags": 0,
+            "rules_channel_id": None,
+            "public_updates_channel_id": None,
+            "safety_alerts_channel_id": None,
+            "vanity_url_code": None,
+            "features": [],
+            "roles": self.roles,
+            "emojis": [],
+            "stickers": [],
+            "joined_at": self.joined_at,
+            "large": False,
+            "unavailable": False,
+            "lazy": True,
+            "member_count": len(people),
+            "members": [self.member_payload(u) for u in people],
+            "channels": list(self.channels.values()),
+            "threads": list(self.threads.values()),
+            "presences": [],
+            "voice_states": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
+            "max_members": 500000,
+            "max_video_channel_users": 25,
+            "application_id": None,
+            "application_command_counts": {},
+        }
+
+
+def _role(role_id: str, name: str, permissions: int, position: int) -> Payload:
+    return {
+        "id": role_id,
+        "name": name,
+        "permissions": str(permissions),
+        "position": position,
+        "colors": {"primary_color": 0, "secondary_color": None, "tertiary_color": None},
+        "color": 0,
+        "hoist": False,
+        "managed": False,
+        "mentionable": False,
+        "icon": None,
+        "unicode_emoji": None,
+        "flags": 0,
+    }
+
+
+class DiscordStandIn:
+    """An aiohttp server that answers discord.py bots the way Discord would, for one or more guilds.
+
+    The default guild, ``guilds["main"]`` (also ``guild``), has a text channel (``channel_id``), the
+    roles @everyone, Moderator (no Manage Server) and Admin (Manage Server), and these users, keyed by
+    name in ``users``: ``member`` (no extra roles), ``moderator`` (Moderator and Admin, so Manage
+    Server), ``rolemod`` (Moderator only) and ``owner`` (the guild owner). `add_guild` adds more guilds
+    of the same shape, with people of their own. Ids are snowflake strings, as in Discord's JSON.
+
+    The application's owner is ``app_owner``, a member of no guild until a test makes it one
+    (``standin.guild.add_member(standin.app_owner)``); ``team_member_ids`` (and
+    ``team_read_only_ids``) make the application team-owned, as discord.py's ``is_owner`` reads it.
+
+    Shards: ``shard_count`` (settable until the bots connect; the default guild is on shard 0 for
+    any count dividing 48) is what GET /gateway/bot recommends, and the fewest shards a bot may
+    IDENTIFY with (fewer: closed with 4011, an impossible shard: 4010). Each connection is one shard;
+    it is sent READY and GUILD_CREATE for the guilds of that shard only (``(guild_id >> 22) % count``),
+    and every event about a guild goes to the connections holding its shard (DMs: shard 0). An
+    interaction no connection holds is not delivered (``Interaction.delivered``), as on Discord; with
+    no connection at all, making one raises RuntimeError (the test forgot to start the bot).
+    `drop_connection` closes a shard's connection as a gateway restart does (the bot RESUMEs).
 
     What a test reads: ``requests`` (every HTTP request, in order), ``unserved`` (those to routes the
     stand-in does not serve), ``faults`` (stand-in bugs), ``commands`` (the last synced command list;
     ``command_sets`` has each scope, None for global), ``messages`` (every message by id, as it is now),
-    ``threads``, ``interactions`` (by id) and ``identify`` (the bot's IDENTIFY, token redacted).
+    ``threads``, ``interactions`` (by id), ``identifies`` (every IDENTIFY, token redacted) and
+    ``identify`` (the latest).
     What a test may set: ``interaction_deadline`` (seconds for the first response, 3 as on Discord),
     ``attachment_size_limit``, ``fail_next_cdn`` (how many coming CDN downloads answer 503) and
     ``token_lifetime`` (seconds an interaction's token works for follow-ups and edits; 15 minutes on
@@ -523,9 +801,12 @@ class DiscordStandIn:
     Close the bot before the stand-in: a bot whose gateway closes under it reconnects.
     """
 
-    def __init__(self, *, token: str = "standin.bot.token", heartbeat_interval_ms: int = 41_250) -> None:
+    def __init__(
+        self, *, token: str = "standin.bot.token", heartbeat_interval_ms: int = 41_250, shard_count: int = 1
+    ) -> None:
         self.token = token
         self.heartbeat_interval_ms = heartbeat_interval_ms
+        self.shard_count = shard_count
         self.interaction_deadline = 3.0
         self.attachment_size_limit = 10 * 1024 * 1024
         self.fail_next_cdn = 0
@@ -537,47 +818,48 @@ class DiscordStandIn:
         self._ids = _Snowflakes()
         self.application_id = self._ids()
         self.bot_user_id = self.application_id
-        self.guild_id = self._ids()
-        self.everyone_role_id = self.guild_id
-        self.moderator_role_id = self._ids()
-        self.admin_role_id = self._ids()
-        self.bot_role_id = self._ids()
-        self.channel_id = self._ids()
-        self.joined_at = _now_iso()
-        self.bot_user = StandInUser("bot", self.bot_user_id, "onrecord-test", (self.bot_role_id,), bot=True)
-        self.users: dict[str, StandInUser] = {}
-        self.add_user("member")
-        self.add_user("moderator", roles=(self.moderator_role_id, self.admin_role_id))
-        self.add_user("rolemod", roles=(self.moderator_role_id,))
-        self.add_user("owner")
-        self.roles: list[Payload] = [
-            self._role(self.everyone_role_id, "@everyone", EVERYONE_PERMISSIONS, 0),
-            self._role(self.moderator_role_id, "Moderator", MODERATOR_PERMISSIONS, 1),
-            self._role(self.admin_role_id, "Admin", ADMIN_PERMISSIONS, 2),
-            {
-                **self._role(self.bot_role_id, "OnRecord", BOT_PERMISSIONS, 3),
-                "managed": True,
-                "tags": {"bot_id": self.bot_user_id},
-            },
-        ]
-        self.channels: dict[str, Payload] = {self.channel_id: self._text_channel(self.channel_id, "general", 0)}
+        self.people: dict[str, StandInUser] = {}
+        self.channels: dict[str, Payload] = {}
         self.threads: dict[str, Payload] = {}
+        self.guilds: dict[str, StandInGuild] = {}
+        # On shard 0 for any shard_count dividing 48 too, so a test may set shard_count later.
+        main_id = self._ids.on_shard(0, math.lcm(48, shard_count))
+        main = StandInGuild(self, "main", main_id, "OnRecord Test Server", "")
+        self.guilds["main"] = main
+        self.guild = main
+        self.bot_user = StandInUser("bot", self.bot_user_id, "onrecord-test", (main.bot_role_id,), bot=True)
+        self.people[self.bot_user_id] = self.bot_user
+        self.guild_id = main.id
+        self.everyone_role_id = main.everyone_role_id
+        self.moderator_role_id = main.moderator_role_id
+        self.admin_role_id = main.admin_role_id
+        self.bot_role_id = main.bot_role_id
+        self.channel_id = main.channel_id
+        self.joined_at = main.joined_at
+        self.users = main.users
+        self.roles = main.roles
+        self.app_owner = self._new_person("app_owner", "app-owner-user", ())
+        self.team_member_ids: list[str] = []
+        self.team_read_only_ids: list[str] = []
+        self.team_id = self._ids()
         self.messages: dict[str, Payload] = {}
         self.command_sets: dict[str | None, list[Payload]] = {}
         self.commands: list[Payload] = []
         self.requests: list[Recorded] = []
         self.unserved: list[Recorded] = []
         self.faults: list[str] = []
+        self.identifies: list[Payload] = []
         self.identify: Payload | None = None
         self.presence: Payload | None = None
         self.interactions: dict[str, Interaction] = {}
         self._touched: dict[str, int] = {}
         self._touch_counter = 0
         self._attachments: dict[str, tuple[bytes, str]] = {}
-        self._gateway: _Gateway | None = None
+        self._gateways: dict[tuple[int, int], _Gateway] = {}
+        self._sessions: dict[str, tuple[int, int, int]] = {}
+        self._dm_channels: dict[str, str] = {}
         self._sockets: set[web.WebSocketResponse] = set()
         self._changed = asyncio.Condition()
-        self._ready = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._exit: contextlib.ExitStack | None = None
         self.port = 0
@@ -639,12 +921,22 @@ class DiscordStandIn:
             self._exit = None
         await self.close()
 
-    async def wait_ready(self, timeout: float = 10) -> None:
-        """Wait until the bot has identified and been sent READY and GUILD_CREATE."""
+    async def wait_ready(self, timeout: float = 10, *, shards: Sequence[int] | None = None) -> None:
+        """Wait until bots have identified on ``shards`` (default: every shard of ``shard_count``) and
+        each of those connections has been sent READY and its guilds."""
+        wanted = set(range(self.shard_count) if shards is None else shards)
+
+        def ready() -> bool | None:
+            return wanted <= {g.shard_id for g in self._gateways.values() if g.ready} or None
+
         try:
-            await asyncio.wait_for(self._ready.wait(), timeout)
+            await self._wait_until(ready, timeout, f"shards {sorted(wanted)}")
         except TimeoutError:
-            raise TimeoutError(f"the bot did not identify within {timeout}s; {self._summary()}") from None
+            held = sorted(self._gateways)
+            raise TimeoutError(
+                f"the bot did not identify on shards {sorted(wanted)} within {timeout}s (connected: {held}); "
+                f"{self._summary()}"
+            ) from None
 
     async def wait_for(self, predicate: Callable[[Recorded], bool], timeout: float = 10) -> Recorded:
         """Return the first recorded request (already made or still to come) that matches."""
@@ -657,150 +949,119 @@ class DiscordStandIn:
         assert not self.unserved, f"unserved requests: {[f'{r.method} {r.path}' for r in self.unserved]}"
         assert not self.faults, f"stand-in faults: {self.faults}"
 
+    async def drop_connection(self, shard: int = 0, *, code: int = 4000) -> None:
+        """Close the gateway connection holding ``shard`` with ``code``, as Discord does when a
+        gateway node goes away (4000: discord.py reconnects and RESUMEs the session)."""
+        held = [g for (shard_id, _), g in self._gateways.items() if shard_id == shard]
+        if not held:
+            raise LookupError(f"no connection holds shard {shard}; connected: {self.connected_shards()}")
+        for gateway in held:
+            gateway.ready = False
+            await gateway.socket.close(code=code, message=b"Dropped by the stand-in.")
+
+    def connected_shards(self) -> list[tuple[int, int]]:
+        """The ``(shard_id, shard_count)`` of every identified gateway connection, sorted."""
+        return sorted(k for k, g in self._gateways.items() if g.identified)
+
     def errors(self) -> list[Recorded]:
         """Recorded requests that were answered with an error status."""
         return [r for r in self.requests if r.status >= 400]
 
-    # ---------------------------------------------------------------------------------- the guild
+    # ---------------------------------------------------------------------------------- the guilds
 
-    def add_user(self, key: str, *, roles: Sequence[str] = (), username: str | None = None) -> StandInUser:
-        """Add a person to the guild (before the bot connects, or only for interactions)."""
-        user = StandInUser(key, self._ids(), username or f"{key}-user", tuple(roles))
-        self.users[key] = user
+    def add_guild(self, key: str, *, shard: int | None = None, name: str | None = None) -> StandInGuild:
+        """Add a guild the bot is in (before the bot connects), with its own channel, roles and people.
+
+        ``shard``: give it an id Discord routes to that shard of the current ``shard_count``."""
+        if key in self.guilds or key.startswith("@"):
+            raise ValueError(f"guild key {key!r} is taken or reserved; known: {sorted(self.guilds)}")
+        guild_id = self._ids() if shard is None else self._ids.on_shard(shard, self.shard_count)
+        guild = StandInGuild(self, key, guild_id, name or f"OnRecord Test Server {key}", f"-{key}")
+        self.guilds[key] = guild
+        return guild
+
+    def guild_of(self, key: str | None) -> StandInGuild:
+        """The guild with this key (None: the default guild)."""
+        if key is None:
+            return self.guild
+        try:
+            return self.guilds[key]
+        except KeyError:
+            raise KeyError(f"no guild {key!r}; known: {sorted(self.guilds)}") from None
+
+    def guild_by_id(self, guild_id: str | int | None) -> StandInGuild | None:
+        return next((g for g in self.guilds.values() if g.id == str(guild_id)), None)
+
+    def add_user(
+        self, key: str, *, roles: Sequence[str] = (), username: str | None = None, guild: str | None = None
+    ) -> StandInUser:
+        """Add a person to a guild (default: the default guild), before the bot connects or only for
+        interactions."""
+        return self.guild_of(guild).add_user(key, roles=roles, username=username)
+
+    def user(self, key: str, guild: str | None = None) -> StandInUser:
+        return self.guild_of(guild).user(key)
+
+    def permissions_of(self, key: str | StandInUser, guild: str | None = None) -> int:
+        """The permission bits of a member in a guild's text channel (there are no overwrites)."""
+        return self.guild_of(guild).permissions_of(key)
+
+    def guild_payload(self, guild: str | None = None) -> Payload:
+        """The full guild as sent in GUILD_CREATE."""
+        return self.guild_of(guild).payload()
+
+    def _new_person(self, key: str, username: str, roles: Sequence[str]) -> StandInUser:
+        user = StandInUser(key, self._ids(), username, tuple(roles))
+        self.people[user.id] = user
         return user
 
-    def user(self, key: str) -> StandInUser:
-        try:
-            return self.users[key]
-        except KeyError:
-            raise KeyError(f"no user {key!r}; known: {sorted(self.users)}") from None
-
-    def permissions_of(self, key: str) -> int:
-        """The permission bits of a user in the text channel (there are no overwrites)."""
-        user = self.bot_user if key == "bot" else self.user(key)
-        if key == "owner":
-            return discord.Permissions.all().value
-        value = 0
-        for role in self.roles:
-            if role["id"] == self.everyone_role_id or role["id"] in user.role_ids:
-                value |= int(role["permissions"])
-        if value & discord.Permissions(administrator=True).value:
-            return discord.Permissions.all().value
-        return value
-
-    def _role(self, role_id: str, name: str, permissions: int, position: int) -> Payload:
-        return {
-            "id": role_id,
-            "name": name,
-            "permissions": str(permissions),
-            "position": position,
-            "colors": {"primary_color": 0, "secondary_color": None, "tertiary_color": None},
-            "color": 0,
-            "hoist": False,
-            "managed": False,
-            "mentionable": False,
-            "icon": None,
-            "unicode_emoji": None,
-            "flags": 0,
-        }
-
-    def _text_channel(self, channel_id: str, name: str, position: int) -> Payload:
-        return {
-            "id": channel_id,
-            "type": 0,
-            "guild_id": self.guild_id,
-            "name": name,
-            "position": position,
-            "permission_overwrites": [],
-            "topic": None,
-            "nsfw": False,
-            "last_message_id": None,
-            "rate_limit_per_user": 0,
-            "parent_id": None,
-            "default_auto_archive_duration": 1440,
-            "flags": 0,
-        }
-
-    def _member(self, user: StandInUser, *, with_user: bool = True) -> Payload:
-        member: Payload = {
-            "roles": list(user.role_ids),
-            "joined_at": self.joined_at,
-            "premium_since": None,
-            "deaf": False,
-            "mute": False,
-            "pending": False,
-            "nick": None,
-            "avatar": None,
-            "banner": None,
-            "flags": 0,
-            "communication_disabled_until": None,
-        }
-        if with_user:
-            member["user"] = user.payload()
-        return member
-
-    def _all_people(self) -> list[StandInUser]:
-        return [self.bot_user, *self.users.values()]
-
-    def guild_payload(self) -> Payload:
-        """The full guild as sent in GUILD_CREATE."""
-        return {
-            "id": self.guild_id,
-            "name": "OnRecord Test Server",
-            "icon": None,
-            "splash": None,
-            "discovery_splash": None,
-            "banner": None,
-            "description": None,
-            "owner_id": self.user("owner").id,
-            "afk_channel_id": None,
-            "afk_timeout": 300,
-            "verification_level": 1,
-            "default_message_notifications": 1,
-            "explicit_content_filter": 2,
-            "mfa_level": 0,
-            "nsfw_level": 0,
-            "premium_tier": 0,
-            "premium_subscription_count": 0,
-            "premium_progress_bar_enabled": False,
-            "preferred_locale": "en-US",
-            "system_channel_id": self.channel_id,
-            "system_channel_flags": 0,
-            "rules_channel_id": None,
-            "public_updates_channel_id": None,
-            "safety_alerts_channel_id": None,
-            "vanity_url_code": None,
-            "features": [],
-            "roles": self.roles,
-            "emojis": [],
-            "stickers": [],
-            "joined_at": self.joined_at,
-            "large": False,
-            "unavailable": False,
-            "lazy": True,
-            "member_count": len(self._all_people()),
-            "members": [self._member(u) for u in self._all_people()],
-            "channels": list(self.channels.values()),
-            "threads": list(self.threads.values()),
-            "presences": [],
-            "voice_states": [],
-            "stage_instances": [],
-            "guild_scheduled_events": [],
-            "soundboard_sounds": [],
-            "max_members": 500000,
-            "max_video_channel_users": 25,
-            "application_id": None,
-            "application_command_counts": {},
-        }
+    def _member(self, user: StandInUser, guild: StandInGuild, *, with_user: bool = True) -> Payload:
+        return guild.member_payload(user, with_user=with_user)
 
     def _channel(self, channel_id: str) -> Payload | None:
         return self.channels.get(channel_id) or self.threads.get(channel_id)
 
-    def _channel_or_fail(self, channel_id: str | int | None) -> Payload:
-        channel = self._channel(str(channel_id or self.channel_id))
-        if channel is None:
-            raise ValueError(f"unknown channel {channel_id}; known: {[*self.channels, *self.threads]}")
-        return channel
+    def _dm_channel(self, user: StandInUser) -> Payload:
+        """The bot's DM channel with ``user``, opened on first use."""
+        channel_id = self._dm_channels.get(user.id)
+        if channel_id is None:
+            channel_id = self._dm_channels[user.id] = self._ids()
+            self.channels[channel_id] = {
+                "id": channel_id,
+                "type": 1,
+                "last_message_id": None,
+                "flags": 0,
+                "recipients": [user.payload()],
+            }
+        return self.channels[channel_id]
+
+    def _place(
+        self, guild: str | None, user: str | StandInUser, channel_id: str | int | None = None
+    ) -> tuple[StandInGuild | None, StandInUser, Payload]:
+        """Where a person acts: their guild (None in DMs), who they are, and the channel."""
+        channel = None
+        if channel_id is not None:
+            channel = self._channel(str(channel_id))
+            if channel is None:
+                raise ValueError(f"unknown channel {channel_id}; known: {[*self.channels, *self.threads]}")
+            in_guild = self.guild_by_id(channel.get("guild_id"))
+            if guild is not None and (in_guild.key if in_guild else DM) != guild:
+                raise ValueError(f"channel {channel_id} is not in guild {guild!r}")
+            guild = in_guild.key if in_guild else DM
+        if guild == DM:
+            person = user if isinstance(user, StandInUser) else self._dm_person(user)
+            return None, person, channel or self._dm_channel(person)
+        place = self.guild_of(guild)
+        return place, place.person(user), channel or self.channels[place.channel_id]
+
+    def _dm_person(self, key: str) -> StandInUser:
+        if key == self.app_owner.key:
+            return self.app_owner
+        return self.guild.user(key)
+
+    def _guild_of_channel(self, channel_id: str) -> StandInGuild | None:
+        channel = self._channel(channel_id)
+        return None if channel is None else self.guild_by_id(channel.get("guild_id"))
 
     def messages_in(self, channel_id: str | int, *, include_ephemeral: bool = False) -> list[Payload]:
         """Copies of the messages the bot created in a channel or thread, oldest first."""
@@ -818,35 +1079,41 @@ class DiscordStandIn:
         self,
         content: str,
         *,
-        user: str = "member",
+        user: str | StandInUser = "member",
         mention_bot: bool = True,
         channel_id: str | int | None = None,
         attachments: Sequence[Payload] = (),
+        guild: str | None = None,
     ) -> Payload:
         """Have a person post a message; dispatches MESSAGE_CREATE and returns the full message.
 
+        ``guild`` (a key, or `DM` for the person's DM with the bot) picks the channel when
+        ``channel_id`` is None (default: the default guild's channel); a ``channel_id`` implies its guild.
         With ``mention_bot`` the bot is in ``mentions`` and the content starts with its mention unless
         the content already holds it. Like Discord, the dispatched copy has no content, embeds or
-        attachments when the bot lacks the message-content intent and is not mentioned.
+        attachments when the bot lacks the message-content intent and is not mentioned (DMs excepted).
         """
-        channel = self._channel_or_fail(channel_id)
-        author = self.user(user)
+        place, author, channel = self._place(guild, user, channel_id)
         mention = f"<@{self.bot_user_id}>"
         if mention_bot and mention not in content:
             content = f"{mention} {content}"
-        mentions = [{**self.bot_user.payload(), "member": self._member(self.bot_user, with_user=False)}]
+        mentioned = self.bot_user.payload()
+        if place is not None:
+            mentioned["member"] = self._member(self.bot_user, place, with_user=False)
         message = self._new_message(
             channel["id"],
             author,
             {"content": content, "attachments": list(attachments)},
-            mentions=mentions if mention_bot else [],
+            mentions=[mentioned] if mention_bot else [],
         )
         self._store(message)
-        if self._gateway is not None and self._gateway.intents & INTENT_GUILD_MESSAGES:
-            dispatched = self._for_gateway(message, author)
-            if not self._gateway.intents & INTENT_MESSAGE_CONTENT and not mention_bot:
-                dispatched.update(content="", embeds=[], attachments=[], components=[])
-            await self._gateway.dispatch("MESSAGE_CREATE", dispatched)
+        needed = INTENT_GUILD_MESSAGES if place is not None else INTENT_DIRECT_MESSAGES
+        for gateway in self._gateways_for(place):
+            if gateway.intents & needed:
+                dispatched = self._for_gateway(message, author)
+                if place is not None and not gateway.intents & INTENT_MESSAGE_CONTENT and not mention_bot:
+                    dispatched.update(content="", embeds=[], attachments=[], components=[])
+                await gateway.dispatch("MESSAGE_CREATE", dispatched)
         return copy.deepcopy(message)
 
     async def slash(
@@ -854,20 +1121,23 @@ class DiscordStandIn:
         name: str,
         options: Mapping[str, Any] | Sequence[Payload] | None = None,
         *,
-        user: str = "member",
+        user: str | StandInUser = "member",
         channel_id: str | int | None = None,
         resolved: Payload | None = None,
+        guild: str | None = None,
     ) -> Interaction:
-        """Have a person run a synced slash command.
+        """Have a person run a synced slash command, in ``guild`` (a key; None: the default guild, or
+        the guild of ``channel_id``; `DM`: in their DM with the bot).
 
         ``options`` maps option names to values: str, int, float, bool, an attachment from
         ``add_attachment`` or, for user options, a user key. A list is sent as the raw option list
         (for subcommands); ``resolved`` is merged into ``data.resolved``.
         """
-        command, scope = self._find_command(name, 1)
+        place, person, channel = self._place(guild, user, channel_id)
+        command, scope = self._find_command(name, 1, place)
         built_resolved: Payload = {}
         if isinstance(options, Mapping):
-            built = self._build_options(command, options, built_resolved)
+            built = self._build_options(command, options, built_resolved, place)
         else:
             built = list(options or [])
         for key, values in (resolved or {}).items():
@@ -877,7 +1147,7 @@ class DiscordStandIn:
             data["resolved"] = built_resolved
         if scope is not None:
             data["guild_id"] = scope
-        return await self._interact(APPLICATION_COMMAND, data, user, self._channel_or_fail(channel_id))
+        return await self._interact(APPLICATION_COMMAND, data, person, place, channel)
 
     async def autocomplete(
         self,
@@ -885,11 +1155,13 @@ class DiscordStandIn:
         options: Mapping[str, Any] | None,
         focused: str,
         *,
-        user: str = "member",
+        user: str | StandInUser = "member",
         channel_id: str | int | None = None,
+        guild: str | None = None,
     ) -> Interaction:
         """Have a person type into option ``focused`` of a slash command; the bot answers with choices."""
-        command, scope = self._find_command(name, 1)
+        place, person, channel = self._place(guild, user, channel_id)
+        command, scope = self._find_command(name, 1, place)
         values = dict(options or {})
         values.setdefault(focused, "")
         built = []
@@ -902,12 +1174,16 @@ class DiscordStandIn:
         data: Payload = {"id": command["id"], "name": name, "type": 1, "options": built}
         if scope is not None:
             data["guild_id"] = scope
-        return await self._interact(AUTOCOMPLETE, data, user, self._channel_or_fail(channel_id))
+        return await self._interact(AUTOCOMPLETE, data, person, place, channel)
 
-    async def context_menu(self, name: str, message: Payload, *, user: str = "member") -> Interaction:
-        """Have a person run a message context-menu command on ``message``."""
-        command, scope = self._find_command(name, 3)
+    async def context_menu(
+        self, name: str, message: Payload, *, user: str | StandInUser = "member", guild: str | None = None
+    ) -> Interaction:
+        """Have a person run a message context-menu command on ``message`` (in the message's guild;
+        ``guild``, when given, must be it)."""
         target = copy.deepcopy(self.messages.get(message["id"], message))
+        place, person, channel = self._place(guild, user, target["channel_id"])
+        command, scope = self._find_command(name, 3, place)
         data: Payload = {
             "id": command["id"],
             "name": name,
@@ -917,12 +1193,19 @@ class DiscordStandIn:
         }
         if scope is not None:
             data["guild_id"] = scope
-        return await self._interact(APPLICATION_COMMAND, data, user, self._channel_or_fail(target["channel_id"]))
+        return await self._interact(APPLICATION_COMMAND, data, person, place, channel)
 
     async def click(
-        self, message: Payload, custom_id: str, *, user: str = "member", values: Sequence[str] | None = None
+        self,
+        message: Payload,
+        custom_id: str,
+        *,
+        user: str | StandInUser = "member",
+        values: Sequence[str] | None = None,
+        guild: str | None = None,
     ) -> Interaction:
-        """Have a person click a button (or pick ``values`` in a select menu) on a bot message."""
+        """Have a person click a button (or pick ``values`` in a select menu) on a bot message (in the
+        message's guild; ``guild``, when given, must be it)."""
         current = copy.deepcopy(self.messages.get(message["id"], message))
         component = next(
             (c for c in _walk_components(current.get("components") or []) if c.get("custom_id") == custom_id),
@@ -934,14 +1217,18 @@ class DiscordStandIn:
         data: Payload = {"custom_id": custom_id, "component_type": component["type"]}
         if values is not None:
             data["values"] = list(values)
-        return await self._interact(
-            MESSAGE_COMPONENT, data, user, self._channel_or_fail(current["channel_id"]), message=current
-        )
+        place, person, channel = self._place(guild, user, current["channel_id"])
+        return await self._interact(MESSAGE_COMPONENT, data, person, place, channel, message=current)
 
     async def submit_modal(
-        self, shown_by: Interaction, values: Mapping[str, str | Sequence[str]], *, user: str = "member"
+        self,
+        shown_by: Interaction,
+        values: Mapping[str, str | Sequence[str]],
+        *,
+        user: str | StandInUser = "member",
+        guild: str | None = None,
     ) -> Interaction:
-        """Have a person submit the modal the bot showed in answer to ``shown_by``."""
+        """Have a person submit the modal the bot showed in answer to ``shown_by`` (in its guild)."""
         if shown_by.modal is None:
             raise LookupError(f"{shown_by!r} was not answered with a modal")
 
@@ -959,9 +1246,9 @@ class DiscordStandIn:
             return filled
 
         data = {"custom_id": shown_by.modal["custom_id"], "components": fill(shown_by.modal["components"])}
-        channel = self._channel_or_fail(shown_by.payload["channel_id"])
+        place, person, channel = self._place(guild, user, shown_by.payload["channel_id"])
         message = shown_by.payload.get("message")
-        return await self._interact(MODAL_SUBMIT, data, user, channel, message=message)
+        return await self._interact(MODAL_SUBMIT, data, person, place, channel, message=message)
 
     def fail(
         self,
@@ -988,13 +1275,15 @@ class DiscordStandIn:
         declared_size: int | None = None,
         redirect_to: str | None = None,
         streamed_size: int | None = None,
+        guild: str | None = None,
     ) -> Payload:
         """Put a file on the CDN and return its attachment payload, for options and messages.
 
         ``declared_size`` is the size the payload claims (default: the real one); ``redirect_to``
         makes the CDN answer 302 to that address; ``streamed_size`` makes it send that many bytes of
         ``data`` repeated, piece by piece (``cdn_bytes_sent`` counts what went out)."""
-        attachment = self._store_attachment(self.channel_id, filename, data, content_type)
+        channel_id = self.guild.channel_id if guild == DM else self.guild_of(guild).channel_id
+        attachment = self._store_attachment(channel_id, filename, data, content_type)
         if declared_size is not None:
             attachment["size"] = declared_size
         if redirect_to is not None:
@@ -1023,13 +1312,19 @@ class DiscordStandIn:
             attachment["description"] = description
         return attachment
 
-    def _find_command(self, name: str, command_type: int) -> tuple[Payload, str | None]:
-        for scope in (self.guild_id, None):
+    def _find_command(self, name: str, command_type: int, guild: StandInGuild | None) -> tuple[Payload, str | None]:
+        # A guild sees its own commands and the global ones; a DM only global ones, and Discord does
+        # not offer a command there whose contexts leave out BOT_DM (1) or that has dm_permission off.
+        for scope in (guild.id, None) if guild is not None else (None,):
             for command in self.command_sets.get(scope, []):
                 if command["name"] == name and command.get("type", 1) == command_type:
+                    contexts = command.get("contexts")
+                    if guild is None and (command.get("dm_permission") is False or (contexts and 1 not in contexts)):
+                        raise LookupError(f"Discord does not offer {name!r} in DMs (contexts {contexts})")
                     return command, scope
         synced = {scope: [c["name"] for c in cmds] for scope, cmds in self.command_sets.items()}
-        raise LookupError(f"no synced command {name!r} of type {command_type}; synced: {synced}")
+        where = guild.key if guild is not None else DM
+        raise LookupError(f"no synced command {name!r} of type {command_type} in {where!r}; synced: {synced}")
 
     def _option_spec(self, command: Payload, name: str) -> Payload:
         for option in command.get("options") or []:
@@ -1038,7 +1333,9 @@ class DiscordStandIn:
         known = [o["name"] for o in command.get("options") or []]
         raise LookupError(f"/{command['name']} has no option {name!r}; it has {known}")
 
-    def _build_options(self, command: Payload, values: Mapping[str, Any], resolved: Payload) -> list[Payload]:
+    def _build_options(
+        self, command: Payload, values: Mapping[str, Any], resolved: Payload, guild: StandInGuild | None
+    ) -> list[Payload]:
         missing = [o["name"] for o in command.get("options") or [] if o.get("required") and o["name"] not in values]
         if missing:
             raise ValueError(f"/{command['name']} needs options {missing}")
@@ -1048,53 +1345,81 @@ class DiscordStandIn:
             if option_type == OPTION_TYPES["attachment"]:
                 resolved.setdefault("attachments", {})[value["id"]] = value
                 value = value["id"]
-            elif option_type == OPTION_TYPES["user"] and value in self.users:
-                person = self.user(value)
+            elif option_type == OPTION_TYPES["user"] and value in (guild or self.guild).users:
+                person = (guild or self.guild).user(value)
                 resolved.setdefault("users", {})[person.id] = person.payload()
-                resolved.setdefault("members", {})[person.id] = {
-                    **self._member(person, with_user=False),
-                    "permissions": str(self.permissions_of(value)),
-                }
+                if guild is not None:
+                    resolved.setdefault("members", {})[person.id] = {
+                        **self._member(person, guild, with_user=False),
+                        "permissions": str(guild.permissions_of(person)),
+                    }
                 value = person.id
+            elif option_type == OPTION_TYPES["role"]:
+                # A role option carries the role's id and, in ``resolved``, the role as the guild has it.
+                role = next((r for r in (guild or self.guild).roles if r["id"] == str(value)), None)
+                if role is None:
+                    raise ValueError(f"no role {value!r} in guild {(guild or self.guild).key!r}")
+                resolved.setdefault("roles", {})[role["id"]] = role
+                value = role["id"]
             built.append({"name": name, "type": option_type, "value": value})
         return built
 
     async def _interact(
-        self, kind: int, data: Payload, user: str, channel: Payload, *, message: Payload | None = None
+        self,
+        kind: int,
+        data: Payload,
+        person: StandInUser,
+        guild: StandInGuild | None,
+        channel: Payload,
+        *,
+        message: Payload | None = None,
     ) -> Interaction:
-        person = self.user(user)
         payload: Payload = {
             "id": self._ids(),
             "application_id": self.application_id,
             "type": kind,
             "data": data,
-            "guild_id": self.guild_id,
-            "guild": {"id": self.guild_id, "locale": "en-US", "features": []},
             "channel_id": channel["id"],
             "channel": copy.deepcopy(channel),
-            "member": {**self._member(person), "permissions": str(self.permissions_of(user))},
             "token": "aW50ZXJhY3Rpb246" + secrets.token_urlsafe(96),
             "version": 1,
-            "app_permissions": str(self.permissions_of("bot")),
             "locale": "en-US",
-            "guild_locale": "en-US",
             "entitlements": [],
             "entitlement_sku_ids": [],
-            "authorizing_integration_owners": {"0": self.guild_id},
-            "context": 0,
             "attachment_size_limit": self.attachment_size_limit,
         }
+        if guild is not None:
+            payload.update(
+                guild_id=guild.id,
+                guild={"id": guild.id, "locale": "en-US", "features": []},
+                member={**self._member(person, guild), "permissions": str(guild.permissions_of(person))},
+                app_permissions=str(guild.permissions_of(self.bot_user)),
+                guild_locale="en-US",
+                authorizing_integration_owners={"0": guild.id},
+                context=0,
+            )
+        else:
+            # In the bot's DM there is no member, only the user; a guild install is owned by "0".
+            payload.update(
+                user=person.payload(),
+                app_permissions=str(BOT_PERMISSIONS),
+                authorizing_integration_owners={"0": "0"},
+                context=1,
+            )
         if message is not None:
             payload["message"] = message
         interaction = Interaction(self, payload)
         self.interactions[interaction.id] = interaction
-        await self._require_gateway().dispatch("INTERACTION_CREATE", payload)
+        if not self._gateways:
+            raise RuntimeError("the bot is not connected to the stand-in's gateway")
+        for gateway in self._gateways_for(guild)[:1]:  # Discord sends an interaction to one session
+            await gateway.dispatch("INTERACTION_CREATE", payload)
+            interaction.delivered = True
         return interaction
 
-    def _require_gateway(self) -> _Gateway:
-        if self._gateway is None or not self._gateway.identified:
-            raise RuntimeError("the bot is not connected to the stand-in's gateway")
-        return self._gateway
+    def _gateways_for(self, guild: StandInGuild | None) -> list[_Gateway]:
+        """The connections Discord sends ``guild``'s events to (None: DMs, shard 0)."""
+        return [g for g in self._gateways.values() if g.holds(guild)]
 
     def _touch(self, message_id: str) -> None:
         self._touch_counter += 1
@@ -1145,7 +1470,8 @@ class DiscordStandIn:
         reference = body.get("message_reference")
         if reference:
             message["type"] = 19
-            message["message_reference"] = {"type": 0, "guild_id": self.guild_id, **reference}
+            place = self._guild_of_channel(channel_id)
+            message["message_reference"] = {"type": 0, **({"guild_id": place.id} if place else {}), **reference}
             referenced = self.messages.get(str(reference.get("message_id")))
             if referenced is not None:
                 message["referenced_message"] = copy.deepcopy(referenced)
@@ -1155,7 +1481,7 @@ class DiscordStandIn:
             metadata: Payload = {
                 "id": interaction.id,
                 "type": interaction.type,
-                "user": interaction.payload["member"]["user"],
+                "user": interaction.user,
                 "authorizing_integration_owners": interaction.payload["authorizing_integration_owners"],
             }
             if interaction.target_message_id:
@@ -1166,19 +1492,28 @@ class DiscordStandIn:
         return message
 
     def _for_gateway(self, message: Payload, author: StandInUser) -> Payload:
-        return {**copy.deepcopy(message), "guild_id": self.guild_id, "member": self._member(author, with_user=False)}
+        place = self._guild_of_channel(message["channel_id"])
+        if place is None:
+            return copy.deepcopy(message)
+        return {**copy.deepcopy(message), "guild_id": place.id, "member": self._member(author, place, with_user=False)}
 
     async def _announce(self, event: str, message: Payload) -> None:
-        """Dispatch a bot message event, as Discord does for messages everyone can see."""
-        gateway = self._gateway
-        if gateway is None or not gateway.intents & INTENT_GUILD_MESSAGES or message.get("flags", 0) & EPHEMERAL:
+        """Dispatch a bot message event, as Discord does for messages everyone can see, on the shard
+        of the message's guild (DMs: shard 0, with the direct-messages intent)."""
+        if message.get("flags", 0) & EPHEMERAL:
             return
-        if event == "MESSAGE_DELETE":
-            await gateway.dispatch(
-                event, {"id": message["id"], "channel_id": message["channel_id"], "guild_id": self.guild_id}
-            )
-        else:
-            await gateway.dispatch(event, self._for_gateway(message, self.bot_user))
+        place = self._guild_of_channel(message["channel_id"])
+        needed = INTENT_GUILD_MESSAGES if place is not None else INTENT_DIRECT_MESSAGES
+        for gateway in self._gateways_for(place):
+            if not gateway.intents & needed:
+                continue
+            if event == "MESSAGE_DELETE":
+                deleted = {"id": message["id"], "channel_id": message["channel_id"]}
+                if place is not None:
+                    deleted["guild_id"] = place.id
+                await gateway.dispatch(event, deleted)
+            else:
+                await gateway.dispatch(event, self._for_gateway(message, self.bot_user))
 
     def _attachments_for(
         self, channel_id: str, spec: list[Payload] | None, files: Sequence[RecordedFile], existing: list[Payload]
@@ -1409,7 +1744,6 @@ class DiscordStandIn:
         return self._reply(request, me)
 
     async def _get_application(self, request: web.Request) -> web.Response:
-        owner = self.user("owner").payload()
         return self._reply(
             request,
             {
@@ -1422,24 +1756,43 @@ class DiscordStandIn:
                 "bot_public": True,
                 "bot_require_code_grant": False,
                 "verify_key": secrets.token_hex(32),
-                "owner": owner,
-                "team": None,
+                **self._ownership(),
                 "flags": (1 << 19) | (1 << 23),
                 "bot": self.bot_user.payload(),
                 "interactions_endpoint_url": None,
                 "redirect_uris": [],
                 "tags": [],
-                "approximate_guild_count": 1,
+                "approximate_guild_count": len(self.guilds),
                 "integration_types_config": {"0": {}},
             },
         )
+
+    def _ownership(self) -> Payload:
+        """``owner`` and ``team`` as Discord gives them: a team-owned application's ``owner`` is the
+        team's pseudo-user, and its members carry roles (the team owner is an admin)."""
+        if not self.team_member_ids and not self.team_read_only_ids:
+            return {"owner": self.app_owner.payload(), "team": None}
+
+        def member(user_id: str, role: str) -> Payload:
+            person = self.people.get(user_id)
+            user = person.payload() if person is not None else StandInUser("team", user_id, f"team-{user_id}").payload()
+            return {"membership_state": 2, "team_id": self.team_id, "permissions": ["*"], "role": role, "user": user}
+
+        members = [member(self.app_owner.id, "admin")]
+        members += [member(i, "developer") for i in self.team_member_ids if i != self.app_owner.id]
+        members += [member(i, "read_only") for i in self.team_read_only_ids if i != self.app_owner.id]
+        name = f"team{self.team_id}"
+        pseudo = {**StandInUser("team", self.team_id, name).payload(), "flags": 1 << 10, "public_flags": 1 << 10}
+        team = {"id": self.team_id, "name": "OnRecord Team", "icon": None, "owner_user_id": self.app_owner.id}
+        return {"owner": pseudo, "team": {**team, "members": members}}
 
     async def _get_gateway(self, request: web.Request) -> web.Response:
         return self._reply(request, {"url": self.gateway_url})
 
     async def _get_gateway_bot(self, request: web.Request) -> web.Response:
         limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
-        return self._reply(request, {"url": self.gateway_url, "shards": 1, "session_start_limit": limit})
+        answer = {"url": self.gateway_url, "shards": self.shard_count, "session_start_limit": limit}
+        return self._reply(request, answer)
 
     def _scope(self, request: web.Request) -> str | None:
         return request.match_info.get("guild_id")
@@ -1447,7 +1800,8 @@ class DiscordStandIn:
     def _wrong_application(self, request: web.Request) -> web.Response | None:
         if request.match_info["application_id"] != self.application_id:
             return self._error(request, 404, 10002, "Unknown Application")
-        if self._scope(request) not in (None, self.guild_id):
+        scope = self._scope(request)
+        if scope is not None and self.guild_by_id(scope) is None:
             return self._error(request, 404, 10004, "Unknown Guild")
         return None
 
@@ -1682,6 +2036,8 @@ class DiscordStandIn:
         parent = self.channels.get(request.match_info["channel_id"])
         if parent is None:
             return self._error(request, 404, 10003, "Unknown Channel")
+        if parent.get("type") != 0:
+            return self._error(request, 400, 50024, "Cannot execute action on this channel type")
         body = self._body(request)
         name = body.get("name") or ""
         if not 1 <= len(name) <= MAX_THREAD_NAME:
@@ -1698,7 +2054,7 @@ class DiscordStandIn:
         thread: Payload = {
             "id": starter_id or self._ids(),
             "type": 11 if starter_id else body.get("type", 12),
-            "guild_id": self.guild_id,
+            "guild_id": parent["guild_id"],
             "parent_id": parent["id"],
             "owner_id": self.bot_user_id,
             "name": name,
@@ -1720,28 +2076,32 @@ class DiscordStandIn:
         if starter is not None:
             starter["flags"] |= HAS_THREAD
             starter["thread"] = thread
-        if self._gateway is not None and self._gateway.intents & INTENT_GUILDS:
-            await self._gateway.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
+        for gateway in self._gateways_for(self.guild_by_id(parent["guild_id"])):
+            if gateway.intents & INTENT_GUILDS:
+                await gateway.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
         return self._reply(request, copy.deepcopy(thread), 201)
 
     async def _get_guild(self, request: web.Request) -> web.Response:
-        if request.match_info["guild_id"] != self.guild_id:
+        place = self.guild_by_id(request.match_info["guild_id"])
+        if place is None:
             return self._error(request, 404, 10004, "Unknown Guild")
-        guild = self.guild_payload()
+        guild = place.payload()
         for key in ("members", "channels", "threads", "presences", "voice_states", "joined_at", "large"):
             guild.pop(key, None)
         return self._reply(request, guild)
 
     async def _get_guild_channels(self, request: web.Request) -> web.Response:
-        if request.match_info["guild_id"] != self.guild_id:
+        place = self.guild_by_id(request.match_info["guild_id"])
+        if place is None:
             return self._error(request, 404, 10004, "Unknown Guild")
-        return self._reply(request, list(self.channels.values()))
+        return self._reply(request, list(place.channels.values()))
 
     async def _get_member(self, request: web.Request) -> web.Response:
-        person = next((u for u in self._all_people() if u.id == request.match_info["user_id"]), None)
-        if request.match_info["guild_id"] != self.guild_id or person is None:
+        place = self.guild_by_id(request.match_info["guild_id"])
+        person = self.people.get(request.match_info["user_id"])
+        if place is None or person is None or not place.is_member(person):
             return self._error(request, 404, 10007, "Unknown Member")
-        return self._reply(request, self._member(person))
+        return self._reply(request, self._member(person, place))
 
     async def _cdn(self, request: web.Request) -> web.Response:
         if self.fail_next_cdn > 0:
@@ -1786,8 +2146,10 @@ class DiscordStandIn:
                     await self._on_gateway(connection, json.loads(frame.data))
         finally:
             self._sockets.discard(socket)
-            if self._gateway is connection:
-                self._gateway = None
+            shard = (connection.shard_id, connection.shard_count)
+            if self._gateways.get(shard) is connection:
+                del self._gateways[shard]
+                await self._notify()
         return socket
 
     async def _on_gateway(self, connection: _Gateway, message: Payload) -> None:
@@ -1799,32 +2161,59 @@ class DiscordStandIn:
         elif op == 3:
             self.presence = data
         elif op == 6:
-            self._gateway = connection
-            connection.identified = True
-            connection.intents = (self.identify or {}).get("intents", 0)
-            await connection.dispatch("RESUMED", {})
+            await self._on_resume(connection, data or {})
         elif op == 8:
-            members = [self._member(u) for u in self._all_people()]
-            chunk = {"guild_id": self.guild_id, "members": members, "chunk_index": 0, "chunk_count": 1}
+            place = self.guild_by_id((data or {}).get("guild_id"))
+            if place is None or not connection.holds(place):
+                return
+            members = [self._member(u, place) for u in place.people()]
+            chunk = {"guild_id": place.id, "members": members, "chunk_index": 0, "chunk_count": 1}
             if data and data.get("nonce"):
                 chunk["nonce"] = data["nonce"]
             await connection.dispatch("GUILD_MEMBERS_CHUNK", chunk)
         else:
             log.debug("Discord stand-in ignores gateway op %s", op)
 
+    def _hold(self, connection: _Gateway, shard_id: int, shard_count: int, intents: int) -> None:
+        """Make ``connection`` the one holding this shard (a newer session replaces an older one)."""
+        connection.shard_id, connection.shard_count, connection.intents = shard_id, shard_count, intents
+        connection.identified = True
+        self._gateways[(shard_id, shard_count)] = connection
+
+    async def _on_resume(self, connection: _Gateway, data: Payload) -> None:
+        session = self._sessions.get(str(data.get("session_id")))
+        if data.get("token") != self.token or session is None:
+            await connection.send({"op": 9, "s": None, "t": None, "d": False})  # invalid session: identify
+            return
+        connection.session_id = str(data["session_id"])
+        self._hold(connection, *session)
+        connection.ready = True
+        await connection.dispatch("RESUMED", {})
+        await self._notify()
+
     async def _on_identify(self, connection: _Gateway, data: Payload) -> None:
         if data.get("token") != self.token:
             await connection.socket.close(code=4004, message=b"Authentication failed.")
             return
+        shard_id, shard_count = data.get("shard") or (0, 1)
+        if not (isinstance(shard_id, int) and isinstance(shard_count, int) and 0 <= shard_id < shard_count):
+            await connection.socket.close(code=4010, message=b"Invalid shard.")
+            return
+        if shard_count < self.shard_count:
+            await connection.socket.close(code=4011, message=b"Sharding required.")
+            return
         self.identify = {**data, "token": "<redacted>"}
-        connection.intents = int(data.get("intents", 0))
-        connection.identified = True
-        self._gateway = connection
+        self.identifies.append(self.identify)
+        connection.session_id = secrets.token_hex(16)
+        intents = int(data.get("intents", 0))
+        self._sessions[connection.session_id] = (shard_id, shard_count, intents)
+        self._hold(connection, shard_id, shard_count, intents)
+        guilds = [g for g in self.guilds.values() if connection.holds(g)]
         ready: Payload = {
             "v": 10,
             "user": {**self.bot_user.payload(), "verified": True, "mfa_enabled": False},
-            "guilds": [{"id": self.guild_id, "unavailable": True}],
-            "session_id": secrets.token_hex(16),
+            "guilds": [{"id": g.id, "unavailable": True} for g in guilds],
+            "session_id": connection.session_id,
             "resume_gateway_url": self.gateway_url,
             "session_type": "normal",
             "application": {"id": self.application_id, "flags": (1 << 19) | (1 << 23)},
@@ -1840,24 +2229,35 @@ class DiscordStandIn:
             ready["shard"] = data["shard"]
         await connection.dispatch("READY", ready)
         if connection.intents & INTENT_GUILDS:
-            await connection.dispatch("GUILD_CREATE", self.guild_payload())
-        self._ready.set()
+            for guild in guilds:
+                await connection.dispatch("GUILD_CREATE", guild.payload())
+        connection.ready = True
         await self._notify()
+
+
+def _shards_of(bot: discord.Client) -> list[int] | None:
+    """The shards ``bot`` will identify on, when it says (None: every shard it is told of)."""
+    if isinstance(bot, discord.AutoShardedClient):
+        return None if bot.shard_ids is None else list(bot.shard_ids)
+    return None if bot.shard_id is None else [bot.shard_id]
 
 
 @contextlib.asynccontextmanager
 async def running(
-    standin: DiscordStandIn, bot: discord.Client, *, timeout: float = 10
+    standin: DiscordStandIn, bot: discord.Client, *, timeout: float = 10, shards: Sequence[int] | None = None
 ) -> AsyncIterator[asyncio.Task[None]]:
     """Run ``bot`` against ``standin`` for the block: start it, wait for on_ready, close it at the end.
 
-    Raises what ``bot.start`` raised (e.g. ``discord.LoginFailure``) instead of waiting for a ready
-    that never comes, and, when the block itself succeeded, what the bot raised while it ran.
+    Waits for the bot's own ``shards`` (default: its ``shard_ids``, or every shard), so several bot
+    processes (here: clients) with split shards can each be started with it. Raises what ``bot.start``
+    raised (e.g. ``discord.LoginFailure``) instead of waiting for a ready that never comes, and, when
+    the block itself succeeded, what the bot raised while it ran.
     """
     task = asyncio.create_task(bot.start(standin.token), name="standin-bot")
+    wanted = _shards_of(bot) if shards is None else list(shards)
 
     async def ready() -> None:
-        await standin.wait_ready(timeout)
+        await standin.wait_ready(timeout, shards=wanted)
         await bot.wait_until_ready()
 
     waiter = asyncio.create_task(ready(), name="standin-bot-ready")

@@ -19,7 +19,7 @@ from index import Library
 from tests.e2e.conftest import (
     SEED_DOC,
     BotFactory,
-    LibraryFactory,
+    CollectionsFactory,
     Seed,
     answer_quotes,
     assert_verbatim,
@@ -73,6 +73,13 @@ async def test_logs_in_and_syncs_every_command(standin: DiscordStandIn, bot: OnR
         ("status", 1),
         ("quotes", 1),
         ("who-said", 1),
+        ("settings", 1),
+        ("allow-server", 1),
+        ("privacy", 1),
+        ("log-delete", 1),
+        ("pin-remove", 1),
+        ("report", 1),
+        ("report-digest", 1),
         ("Find sources", 3),
         ("Who said this?", 3),
     }
@@ -85,9 +92,10 @@ async def test_logs_in_and_syncs_every_command(standin: DiscordStandIn, bot: OnR
         "private": True,
     }
     assert [o["name"] for o in ask["options"] if o.get("required")] == ["question"]
-    for name in ("reindex", "source-add", "source-remove", "status"):
+    moderators = ("log-delete", "pin-remove", "report", "report-digest")
+    for name in ("reindex", "source-add", "source-remove", "status", "settings", "allow-server", *moderators):
         assert int(commands[name, 1]["default_member_permissions"]) == MANAGE_GUILD, name
-    for name in ("ask", "sources", "source", "quotes", "who-said"):
+    for name in ("ask", "sources", "source", "quotes", "who-said", "privacy"):
         assert commands[name, 1]["default_member_permissions"] is None, name
     assert standin.identify is not None and not standin.identify["intents"] & (1 << 15)  # no message content
     assert bot.get_guild(int(standin.guild_id)) is not None
@@ -360,7 +368,7 @@ async def test_many_sources_are_paged(
 
 
 async def test_long_quotes_fit_discord_limits(
-    start_bot: BotFactory, standin: DiscordStandIn, workdir: Seed, make_library: LibraryFactory
+    start_bot: BotFactory, standin: DiscordStandIn, workdir: Seed, make_collections: CollectionsFactory
 ) -> None:
     clause = "the levee held against the water while engineers measured the flow at the northern gate"
     # Enough paragraphs for several pages of excerpts even when one excerpt spans two of them.
@@ -370,11 +378,11 @@ async def test_long_quotes_fit_discord_limits(
         "published: 2023-04-05\n---\n\n" + "\n\n".join(paragraphs),
         encoding="utf-8",
     )
-    big = make_library(excerpt_chars=5000, max_excerpts=10)
-    big.rebuild()
+    big = make_collections(excerpt_chars=5000, max_excerpts=10)
+    big.shared.rebuild()
     question = "What did the engineers report about the levee and the water flow at the northern gate? " * 8
 
-    async with start_bot(library=big):
+    async with start_bot(collections=big):
         answer = await standin.slash("ask", {"question": question[:990], "private": True})
         final = await answer.wait_final()
         click = await standin.click(final, custom_id_of(final, "More excerpts"))

@@ -15,9 +15,15 @@ import pytest
 
 from bot.app import OnRecordBot
 from index import BuildError, BuildReport, Library
-from index.embedding import Embedder
-from tests.conftest import make_settings
-from tests.e2e.conftest import SEED_DOC, BotFactory, Seed, answer_quotes, assert_verbatim
+from tests.e2e.conftest import (
+    SEED_DOC,
+    BotFactory,
+    CollectionsFactory,
+    Seed,
+    answer_quotes,
+    assert_verbatim,
+    guild_docs,
+)
 from tests.e2e.discord_standin import DEFERRED_MESSAGE, EPHEMERAL, DiscordStandIn, Payload
 
 pytestmark = pytest.mark.asyncio
@@ -40,17 +46,20 @@ def summary(message: Payload) -> bool:
 
 
 class GatedLibrary(Library):
-    """A library whose rebuilds wait for the test to open the gate, so a test can act meanwhile."""
+    """A library whose rebuilds wait for the test to open the gate, so a test can act meanwhile.
+    The gate belongs to the class: make a fresh one per test with `gated_library`."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.gate = threading.Event()
-        self.waiting = threading.Event()
+    gate: threading.Event
+    waiting: threading.Event
 
     def rebuild(self, progress: Any = None) -> BuildReport:
         self.waiting.set()
         self.gate.wait(timeout=20)
         return super().rebuild(progress=progress)
+
+
+def gated_library() -> type[GatedLibrary]:
+    return type("Gated", (GatedLibrary,), {"gate": threading.Event(), "waiting": threading.Event()})
 
 
 # -- who may ---------------------------------------------------------------------------------------
@@ -79,15 +88,15 @@ async def test_member_cannot_add_a_source(standin: DiscordStandIn, bot: OnRecord
     assert not [r for r in standin.requests if r.kind == "cdn"]
 
 
-async def test_role_named_in_the_settings_may_reindex(start_bot: BotFactory, standin: DiscordStandIn) -> None:
+async def test_role_id_in_the_settings_may_reindex(start_bot: BotFactory, standin: DiscordStandIn) -> None:
     async with start_bot():
         without_setting = await (await standin.slash("reindex", user="rolemod")).wait_final()
-    async with start_bot(moderator_role="Moderator"):
+    async with start_bot(moderator_role=int(standin.moderator_role_id)):
         with_setting = await standin.slash("reindex", user="rolemod")
         done = await with_setting.wait_final(summary)
 
     assert "not allowed" in without_setting["content"]
-    assert "unchanged 1" in done["content"]
+    assert "Index rebuilt" in done["content"]
 
 
 async def test_moderator_reindex_edits_the_reply_into_a_summary(standin: DiscordStandIn, bot: OnRecordBot) -> None:
@@ -98,16 +107,16 @@ async def test_moderator_reindex_edits_the_reply_into_a_summary(standin: Discord
 
     assert first.json["type"] == DEFERRED_MESSAGE
     assert not done["flags"] & EPHEMERAL
-    for word in ("Added 0", "changed 0", "removed 0", "skipped 0", "unchanged 1"):
+    for word in ("Added 0", "changed 0", "removed 0", "skipped 0", "unchanged 0"):  # the server's own: empty
         assert word in done["content"], word
     assert interaction.edits() and all(e.status == 200 for e in interaction.edits())
 
 
 async def test_questions_are_answered_while_reindex_runs(
-    start_bot: BotFactory, standin: DiscordStandIn, workdir: Seed, real_embedder: Embedder
+    start_bot: BotFactory, standin: DiscordStandIn, make_collections: CollectionsFactory
 ) -> None:
-    gated = GatedLibrary(make_settings(workdir.docs, workdir.index), embedder=real_embedder)
-    async with start_bot(library=gated):
+    gated = gated_library()
+    async with start_bot(collections=make_collections(library_class=gated)):
         rebuild = await standin.slash("reindex", user="moderator")
         await rebuild.wait_final(lambda m: "Rebuilding" in m["content"])
         question = await standin.slash("ask", {"question": "What do the cartels need to make fentanyl?"})
@@ -122,9 +131,9 @@ async def test_questions_are_answered_while_reindex_runs(
 
     assert any("precursor chemicals" in q for q in answer_quotes(answered["embeds"][0]["description"]))
     assert "already running" in second["content"] and second["flags"] & EPHEMERAL
-    assert "rebuild is running" in refused_add["content"] and refused_add["flags"] & EPHEMERAL
+    assert "already running" in refused_add["content"] and refused_add["flags"] & EPHEMERAL
     assert progress["content"] == "Rebuilding the index… starting…"
-    assert "unchanged 1" in done["content"]
+    assert "Index rebuilt" in done["content"]
 
 
 class BrokenLibrary(Library):
@@ -135,10 +144,9 @@ class BrokenLibrary(Library):
 
 
 async def test_failed_rebuild_is_reported_to_the_moderator_alone(
-    start_bot: BotFactory, standin: DiscordStandIn, workdir: Seed, real_embedder: Embedder
+    start_bot: BotFactory, standin: DiscordStandIn, make_collections: CollectionsFactory
 ) -> None:
-    broken = BrokenLibrary(make_settings(workdir.docs, workdir.index), embedder=real_embedder)
-    async with start_bot(library=broken):
+    async with start_bot(collections=make_collections(library_class=BrokenLibrary)):
         interaction = await standin.slash("reindex", user="moderator")
         final = await interaction.wait_final(lambda m: "no space left" in m["content"])
 
@@ -163,8 +171,9 @@ async def test_added_source_is_quoted_then_removed(standin: DiscordStandIn, bot:
     quotes = answer_quotes(embed["description"])
     assert any("four thousand sandbags" in q for q in quotes)
     for quote in quotes:
-        assert_verbatim(quote, workdir.docs)
+        assert_verbatim(quote, workdir.docs, guild_docs(standin, workdir))
     assert "Field notes on the Vasse river" in embed["description"] and "Hydrology Desk" in embed["description"]
+    assert "this server's library" in embed["description"]  # both libraries serve: each excerpt says which
 
     choices = await (
         await standin.autocomplete("source-remove", {"name": "river"}, "name", user="moderator")
@@ -174,7 +183,8 @@ async def test_added_source_is_quoted_then_removed(standin: DiscordStandIn, bot:
     after = await (await standin.slash("ask", {"question": RIVER_QUESTION})).wait_final()
 
     assert "removed 1" in removed["content"] and f"Removed: `{doc_id}`" in removed["content"]
-    assert not (workdir.docs / doc_id).exists()
+    assert (guild_docs(standin, workdir) / doc_id).exists() is False
+    assert (workdir.docs / SEED_DOC).exists()  # the shared library is not the server's to change
     assert "sandbags" not in after["embeds"][0]["description"]
 
 
@@ -187,7 +197,7 @@ async def test_unsupported_upload_is_refused(standin: DiscordStandIn, bot: OnRec
     assert "not a supported type" in final["content"] and final["flags"] & EPHEMERAL
     assert [c.json["type"] for c in interaction.callbacks()] == [4]
     assert not [r for r in standin.requests if r.kind == "cdn"]
-    assert sorted(p.name for p in workdir.docs.iterdir()) == sorted([SEED_DOC, f"{SEED_DOC}.meta.yaml"])
+    assert not list(guild_docs(standin, workdir).glob("*"))
 
 
 async def test_upload_over_the_size_limit_is_refused(start_bot: BotFactory, standin: DiscordStandIn) -> None:
@@ -208,7 +218,7 @@ async def test_unreadable_upload_is_refused_privately(standin: DiscordStandIn, b
 
     assert final["flags"] & EPHEMERAL
     assert interaction.original_id not in standin.messages  # the public "thinking…" is gone
-    assert not (workdir.docs / "notes.txt").exists()
+    assert not (guild_docs(standin, workdir) / "notes.txt").exists()
 
 
 @pytest.mark.parametrize("name", ["nope.txt", "../index/CURRENT", "/etc/hostname"])
@@ -229,5 +239,7 @@ async def test_status_shows_counts(standin: DiscordStandIn, bot: OnRecordBot) ->
 
     fields = {f["name"]: f["value"] for f in final["embeds"][0]["fields"]}
     assert final["flags"] & EPHEMERAL
-    assert fields["Documents"] == "1" and fields["Answered / abstained"] == "1 / 1"
+    assert fields["This server's library"] == "Nothing indexed yet."
+    assert fields["Shared library"].startswith("1 documents")
+    assert fields["Answered / abstained"] == "1 / 1"
     assert "MiniLM" in fields["Model"]

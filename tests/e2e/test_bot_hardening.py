@@ -7,17 +7,23 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
-import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from index import BuildReport, Library
-from index.embedding import Embedder
-from tests.conftest import make_settings
-from tests.e2e.conftest import SEED_DOC, BotFactory, RecordingHandler, Seed, answer_quotes, bot_message_bodies
+from index import Library
+from tests.e2e.conftest import (
+    SEED_DOC,
+    BotFactory,
+    CollectionsFactory,
+    RecordingHandler,
+    Seed,
+    answer_quotes,
+    bot_message_bodies,
+)
 from tests.e2e.discord_standin import DROP, EPHEMERAL, WEBHOOK_MESSAGE, DiscordStandIn, Payload
+from tests.e2e.test_bot_admin import gated_library
 
 pytestmark = pytest.mark.asyncio
 
@@ -51,16 +57,13 @@ def public(message: Payload) -> bool:
     return not message["flags"] & EPHEMERAL
 
 
-class GatedLibrary(Library):
-    """Rebuilds wait for the test to open the gate."""
+def as_owner(standin: DiscordStandIn) -> dict[str, Any]:
+    """Bot settings that make the stand-in's moderator one of the bot's owners: the shared library
+    (the seed) is theirs to rebuild and add to."""
+    return {"owner_ids": (int(standin.user("moderator").id),)}
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.gate = threading.Event()
 
-    def rebuild(self, progress: Any = None) -> BuildReport:
-        self.gate.wait(timeout=20)
-        return super().rebuild(progress=progress)
+SHARED = {"library": "shared"}
 
 
 # -- 3. one bad file stops nothing ---------------------------------------------------------------
@@ -72,17 +75,19 @@ async def test_a_bad_source_neither_stops_the_bot_nor_later_uploads(
     (workdir.docs / "year-zero.md").write_bytes(ZERO_DATE)
     shutil.rmtree(workdir.index)  # no index yet: the bot builds one at start, with the bad file in docs/
 
-    async with start_bot():
+    async with start_bot(**as_owner(standin)):
         answer = await (await standin.slash("ask", {"question": FENTANYL})).wait_final()
-        rebuilt = await (await standin.slash("reindex", user="moderator")).wait_final(summary)
-        bad = standin.add_attachment("year zero.md", ZERO_DATE, "text/markdown")
-        refused = await (await standin.slash("source-add", {"file": bad}, user="moderator")).wait_final()
+        rebuilt = await (await standin.slash("reindex", SHARED, user="moderator")).wait_final(summary)
+        bad = standin.add_attachment("zero year.md", ZERO_DATE, "text/markdown")
+        refused = await (await standin.slash("source-add", {"file": bad, **SHARED}, user="moderator")).wait_final()
         good = standin.add_attachment("river.md", RIVER, "text/markdown")
-        added = await (await standin.slash("source-add", {"file": good}, user="moderator")).wait_final(summary)
+        added = await (await standin.slash("source-add", {"file": good, **SHARED}, user="moderator")).wait_final(
+            summary
+        )
 
     assert any("precursor chemicals" in q for q in answer_quotes(answer["embeds"][0]["description"]))
     assert "Skipped `year-zero.md`: its 'published' metadata is not a real date" in rebuilt["content"]
-    assert "'year zero.md' was not added: its 'published' metadata is not a real date" in refused["content"]
+    assert "'zero year.md' was not added: its 'published' metadata is not a real date" in refused["content"]
     assert refused["flags"] & EPHEMERAL
     assert "Added 1" in added["content"] and "`river.md`" in added["content"]
     assert not [p.name for p in workdir.docs.iterdir() if p.name.startswith(".")]
@@ -117,12 +122,12 @@ async def test_an_answer_that_still_fails_becomes_an_apology(start_bot: BotFacto
 
 
 async def test_a_summary_is_shown_after_the_token_expired(
-    start_bot: BotFactory, standin: DiscordStandIn, workdir: Seed, real_embedder: Embedder
+    start_bot: BotFactory, standin: DiscordStandIn, make_collections: CollectionsFactory
 ) -> None:
-    gated = GatedLibrary(make_settings(workdir.docs, workdir.index), embedder=real_embedder)
+    gated = gated_library()
     standin.token_lifetime = 1.0
-    async with start_bot(library=gated, **FAST_RETRIES):
-        interaction = await standin.slash("reindex", user="moderator")
+    async with start_bot(collections=make_collections(library_class=gated), **FAST_RETRIES, **as_owner(standin)):
+        interaction = await standin.slash("reindex", SHARED, user="moderator")
         await interaction.wait_final(lambda m: "Rebuilding" in m["content"])
         await asyncio.sleep(1.2)
         gated.gate.set()
@@ -287,12 +292,12 @@ async def test_bidi_controls_never_reach_a_message(
 async def test_no_server_path_in_the_summary_after_index_damage(
     standin: DiscordStandIn, start_bot: BotFactory, workdir: Seed, log_errors: RecordingHandler
 ) -> None:
-    async with start_bot():
+    async with start_bot(**as_owner(standin)):
         database = workdir.index / (workdir.index / "CURRENT").read_text().strip() / "library.sqlite"
         data = bytearray(database.read_bytes())
         data[len(data) // 2 : len(data) // 2 + 16] = bytes(16)
         database.write_bytes(bytes(data))
-        final = await (await standin.slash("reindex", user="moderator")).wait_final(summary)
+        final = await (await standin.slash("reindex", SHARED, user="moderator")).wait_final(summary)
     # The damage is logged as an error, as it should be; it is this test's doing.
     log_errors.records[:] = [r for r in log_errors.records if "is damaged" not in r.getMessage()]
 

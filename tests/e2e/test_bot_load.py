@@ -10,8 +10,8 @@ import asyncio
 
 import pytest
 
-from bot.app import OnRecordBot
-from tests.e2e.conftest import Seed, answer_quotes
+from index import SHARED
+from tests.e2e.conftest import BotFactory, Seed, answer_quotes
 from tests.e2e.discord_standin import DEFERRED_MESSAGE, DiscordStandIn
 
 pytestmark = pytest.mark.asyncio
@@ -38,20 +38,27 @@ def _new_sources(seed: Seed) -> None:
 
 
 async def test_fifty_questions_during_a_reindex_are_all_acknowledged_in_time_and_answered(
-    standin: DiscordStandIn, bot: OnRecordBot, workdir: Seed
+    standin: DiscordStandIn, start_bot: BotFactory, workdir: Seed
 ) -> None:
     _new_sources(workdir)
     for number in range(MEMBERS):
         standin.add_user(f"asker{number}")
 
-    rebuild = await standin.slash("reindex", user="moderator")
-    await rebuild.wait_final(lambda m: "Rebuilding" in m["content"])
-    asks = await asyncio.gather(
-        *(standin.slash("ask", {"question": QUESTIONS[n % len(QUESTIONS)]}, user=f"asker{n}") for n in range(MEMBERS))
-    )
-    assert bot.service.rebuilding, "the rebuild finished before the questions arrived; the test proves nothing"
-    finals = await asyncio.gather(*(ask.wait_final(timeout=120) for ask in asks))
-    done = await rebuild.wait_final(lambda m: "Index rebuilt" in m["content"], timeout=120)
+    owner = {"owner_ids": (int(standin.user("moderator").id),)}  # the shared library is theirs
+    async with start_bot(ask_rate=100, **owner) as bot:
+        rebuild = await standin.slash("reindex", {"library": "shared"}, user="moderator")
+        await rebuild.wait_final(lambda m: "Rebuilding" in m["content"])
+        asks = await asyncio.gather(
+            *(
+                standin.slash("ask", {"question": QUESTIONS[n % len(QUESTIONS)]}, user=f"asker{n}")
+                for n in range(MEMBERS)
+            )
+        )
+        assert bot.service.rebuilding(SHARED), (
+            "the rebuild finished before the questions arrived; the test proves nothing"
+        )
+        finals = await asyncio.gather(*(ask.wait_final(timeout=120) for ask in asks))
+        done = await rebuild.wait_final(lambda m: "Index rebuilt" in m["content"], timeout=120)
 
     latencies = [ask.latency for ask in asks]
     assert all(latency is not None and latency < 3.0 for latency in latencies), max(

@@ -25,6 +25,8 @@ from tests.e2e.discord_standin import DiscordStandIn
 pytestmark = pytest.mark.asyncio
 
 TOKEN = "MTE2.standin-" + secrets.token_urlsafe(24)
+RIVER = b"Volunteers stacked four thousand sandbags along the eastern bank of the Vasse river.\n"
+RIVER_QUESTION = "How many sandbags did volunteers stack along the river?"
 
 
 @pytest_asyncio.fixture
@@ -163,3 +165,46 @@ async def test_rejected_token_is_one_clear_line(standin: DiscordStandIn, workdir
     assert [line for line in bot.stderr if line.startswith("onrecord:")] == [bot.stderr[-1]]
     assert wrong not in bot.output and TOKEN not in bot.output
     assert [(r.route, r.status) for r in standin.requests] == [("GET /users/@me", 401)]
+
+
+async def test_two_processes_split_the_shards_and_each_answers_its_own_servers(
+    workdir: Seed, cwd: Path, log_errors: RecordingHandler
+) -> None:
+    async with DiscordStandIn(token=TOKEN, shard_count=2) as standin:
+        other = standin.add_guild("b", shard=1)  # the default guild is on shard 0
+        environments = []
+        for shard in (0, 1):
+            env = bot_env(standin, workdir, TOKEN)
+            env.update(
+                ONRECORD_SHARD_COUNT="2", ONRECORD_SHARD_IDS=str(shard), ONRECORD_DATA_DIR=str(workdir.data),
+                ONRECORD_DISCORD_CDN_BASE=standin.cdn_base,
+            )  # fmt: skip
+            environments.append(env)
+        bots = [await BotProcess.start(env, cwd) for env in environments]
+        try:
+            for bot in bots:
+                await bot.wait_for_line("ready as", timeout=120)
+            await standin.wait_ready(timeout=30, shards=[0, 1])
+            river = standin.add_attachment("river.md", RIVER, "text/markdown", guild="b")
+            added = await standin.slash("source-add", {"file": river}, user="moderator", guild="b")
+            report = await added.wait_final(lambda m: "Index rebuilt" in m["content"], timeout=60)
+            in_b = await (await standin.slash("ask", {"question": RIVER_QUESTION}, guild="b")).wait_final(timeout=30)
+            in_a = await (await standin.slash("ask", {"question": RIVER_QUESTION})).wait_final(timeout=30)
+            for bot in bots:
+                bot.process.send_signal(signal.SIGTERM)
+            codes = [await bot.wait() for bot in bots]
+        finally:
+            for bot in bots:
+                bot.kill()
+        identified = sorted(tuple(i["shard"]) for i in standin.identifies)
+
+    assert identified == [(0, 2), (1, 2)]
+    assert "Added 1" in report["content"]
+    assert any("four thousand sandbags" in q for q in answer_quotes(in_b["embeds"][0]["description"]))
+    assert not any(
+        "sandbags" in q for q in answer_quotes((in_a.get("embeds") or [{"description": ""}])[0]["description"])
+    )
+    assert (workdir.data / "collections" / f"guild-{other.id}" / "docs" / "river.md").exists()
+    assert codes == [0, 0], [bot.output for bot in bots]
+    for bot in bots:
+        assert not [line for line in bot.stderr if " ERROR " in line or " CRITICAL " in line], bot.output

@@ -19,12 +19,16 @@ from discord import app_commands
 from discord.ext import commands
 from discord.http import Route
 
+from tests.e2e.conftest import RecordingHandler
 from tests.e2e.discord_standin import (
     CALLBACK,
     CHANNEL_MESSAGES,
+    DM,
     EPHEMERAL,
     START_THREAD,
     DiscordStandIn,
+    StandInGuild,
+    StandInUser,
     running,
 )
 
@@ -33,10 +37,11 @@ pytestmark = pytest.mark.asyncio
 FRUITS = ("apple", "banana", "cherry")
 
 
-def tiny_intents() -> discord.Intents:
+def tiny_intents(*, members: bool = False) -> discord.Intents:
     intents = discord.Intents.none()
     intents.guilds = True
     intents.guild_messages = True
+    intents.members = members  # to have the guilds' members cached from GUILD_CREATE
     return intents
 
 
@@ -53,25 +58,48 @@ class FeedbackModal(discord.ui.Modal, title="Feedback"):
         await interaction.response.send_message(f"thanks: {self.text.value}", ephemeral=True)
 
 
-class TinyBot(commands.Bot):
-    """A bot with one of each interaction shape, its commands synced to the stand-in's guild."""
+def where_commands() -> list[app_commands.Command[Any, ..., Any]]:
+    """Global commands that say where they were run: ``/where`` anywhere, ``/here`` in guilds only."""
 
-    def __init__(self, guild_id: int) -> None:
+    async def answer(interaction: discord.Interaction) -> None:
+        client = interaction.client
+        shards = client.shard_ids if isinstance(client, discord.AutoShardedClient) else None
+        await interaction.response.send_message(f"guild {interaction.guild_id} shards {shards}")
+
+    where = app_commands.Command(name="where", description="Say where this is.", callback=answer)
+    here = app_commands.guild_only(app_commands.Command(name="here", description="Guilds only.", callback=answer))
+    return [where, here]
+
+
+class TinyBot(commands.Bot):
+    """A bot with one of each interaction shape, its commands synced to the stand-in's guilds (and
+    the global `where_commands`)."""
+
+    def __init__(self, *guild_ids: int, intents: discord.Intents | None = None) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
-            intents=tiny_intents(),
+            intents=intents or tiny_intents(),
             guild_ready_timeout=0.05,
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
         )
-        self.guild = discord.Object(guild_id)
+        self.synced_guilds = [discord.Object(guild_id) for guild_id in guild_ids]
         self.heard: list[str] = []
+        self.seen: list[discord.Interaction] = []
         self.errors_expected = False
-        for command in self._commands():
-            self.tree.add_command(command, guild=self.guild)
+        for guild in self.synced_guilds:
+            for command in self._commands():
+                self.tree.add_command(command, guild=guild)
+        for command in where_commands():
+            self.tree.add_command(command)
 
     async def setup_hook(self) -> None:
-        await self.tree.sync(guild=self.guild)
+        await self.tree.sync()
+        for guild in self.synced_guilds:
+            await self.tree.sync(guild=guild)
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        self.seen.append(interaction)
 
     async def on_message(self, message: discord.Message) -> None:
         if message.author.bot:
@@ -359,3 +387,244 @@ async def test_auto_sharded_bot_logs_in(standin: DiscordStandIn) -> None:
     async with running(standin, sharded):
         assert sharded.get_guild(int(standin.guild_id)) is not None
     assert "GET /gateway/bot" in [r.route for r in standin.requests]
+
+
+# -- several guilds, the application's owner, shards ---------------------------------------------
+
+
+def cached_member(bot: discord.Client, guild: StandInGuild, user: StandInUser) -> discord.Member:
+    found = bot.get_guild(int(guild.id))
+    assert found is not None, f"the bot does not see {guild!r}"
+    member = found.get_member(int(user.id))
+    assert member is not None, f"the bot does not see {user.key!r} in {guild!r}"
+    return member
+
+
+async def test_two_guilds_have_their_own_people_roles_and_permissions(standin: DiscordStandIn) -> None:
+    main = standin.guilds["main"]
+    other = standin.add_guild("b")
+    traveller = other.add_member(main.user("moderator"), key="traveller")  # no roles in b
+    other.add_member(main.user("member"), roles=[other.admin_role_id], key="visitor")
+    tiny = TinyBot(int(main.id), int(other.id), intents=tiny_intents(members=True))
+    async with running(standin, tiny):
+        guild_b = tiny.get_guild(int(other.id))
+        assert guild_b is not None and guild_b.me is not None
+        assert {g.id for g in tiny.guilds} == {int(main.id), int(other.id)}
+        assert guild_b.owner_id == int(other.user("owner").id) != int(main.user("owner").id)
+        assert [r.name for r in guild_b.roles] == ["@everyone", "Moderator", "Admin", "OnRecord"]
+        assert not {r.id for r in guild_b.roles} & {int(r["id"]) for r in main.roles}
+        channel = tiny.get_channel(int(other.channel_id))
+        assert isinstance(channel, discord.TextChannel) and channel.guild == guild_b
+        assert main.channel_id != other.channel_id
+
+        # b's own people are other people than main's, and only members of b.
+        assert other.user("member").id != main.user("member").id
+        assert tiny.get_guild(int(main.id)).get_member(int(other.user("member").id)) is None  # type: ignore[union-attr]
+        # Permissions are per guild: Manage Server in main but not in b, and the other way round.
+        assert cached_member(tiny, main, traveller).guild_permissions.manage_guild
+        assert not cached_member(tiny, other, traveller).guild_permissions.manage_guild
+        assert not cached_member(tiny, main, main.user("member")).guild_permissions.manage_guild
+        assert cached_member(tiny, other, main.user("member")).guild_permissions.manage_guild
+        assert cached_member(tiny, other, other.user("moderator")).guild_permissions.manage_guild
+        assert not cached_member(tiny, other, other.user("rolemod")).guild_permissions.manage_guild
+        assert cached_member(tiny, other, other.user("owner")).guild_permissions.administrator
+        assert standin.permissions_of("traveller", "b") == other.permissions_of(traveller)
+    standin.assert_clean()
+
+
+async def test_an_interaction_in_guild_b_reaches_the_bot_from_b(standin: DiscordStandIn) -> None:
+    other = standin.add_guild("b")
+    tiny = TinyBot(int(standin.guild_id), int(other.id))
+    async with running(standin, tiny):
+        interaction = await standin.slash("echo", {"text": "from b"}, user="moderator", guild="b")
+        final = await interaction.wait_final()
+        typing = await standin.autocomplete("fruit", {"name": "ch"}, "name", guild="b")
+        assert [c["value"] for c in await typing.wait_choices()] == ["cherry"]
+        offer = await (await standin.slash("pick", guild="b")).wait_final()
+        click = await standin.click(offer, "pick:yes", user="rolemod")
+        await click.wait_response()
+
+        assert final["content"] == "from b" and final["channel_id"] == other.channel_id
+        assert interaction.payload["guild_id"] == other.id == interaction.guild_id
+        assert interaction.payload["member"]["user"]["id"] == other.user("moderator").id
+        seen = tiny.seen[0]
+        assert seen.guild_id == int(other.id) and seen.channel_id == int(other.channel_id)
+        assert isinstance(seen.user, discord.Member) and seen.user.id == int(other.user("moderator").id)
+        assert seen.permissions.manage_guild and seen.user.guild_permissions.manage_guild
+        # A click on a message in b is made in b, by b's rolemod.
+        assert click.guild_id == other.id and click.user["id"] == other.user("rolemod").id
+        assert standin.messages[offer["id"]]["content"] == "picked yes"
+        with pytest.raises(ValueError, match="not in guild"):
+            await standin.slash("echo", {"text": "x"}, guild="main", channel_id=other.channel_id)
+        with pytest.raises(KeyError, match="no user 'traveller'"):
+            await standin.slash("echo", {"text": "x"}, user="traveller", guild="b")
+    standin.assert_clean()
+
+
+async def test_a_mention_in_guild_b_is_answered_in_a_thread_of_b(standin: DiscordStandIn) -> None:
+    other = standin.add_guild("b")
+    tiny = TinyBot(int(standin.guild_id), int(other.id))
+    async with running(standin, tiny):
+        posted = await standin.post_message("what is on record?", guild="b")
+        started = await standin.wait_for(lambda r: r.route == START_THREAD)
+        thread = standin.threads[started.response["id"]]
+        assert posted["channel_id"] == other.channel_id
+        assert thread["guild_id"] == other.id and thread["parent_id"] == other.channel_id
+        assert list(other.threads) == [thread["id"]] and not standin.guild.threads
+        await standin.post_message("and then?", channel_id=thread["id"], user="owner")
+        await eventually(lambda: len(standin.messages_in(thread["id"])) == 2)
+        found = tiny.get_channel(int(thread["id"]))
+        assert isinstance(found, discord.Thread) and found.guild.id == int(other.id)
+    standin.assert_clean()
+
+
+async def test_a_dm_interaction_has_a_user_and_no_member(standin: DiscordStandIn, bot: TinyBot) -> None:
+    interaction = await standin.slash("where", guild=DM)
+    final = await interaction.wait_final()
+
+    assert final["content"] == "guild None shards None"
+    assert "member" not in interaction.payload and "guild_id" not in interaction.payload
+    assert interaction.payload["user"]["id"] == standin.user("member").id and interaction.guild_id is None
+    assert interaction.payload["channel"]["type"] == 1 and interaction.payload["context"] == 1
+    [seen] = bot.seen
+    assert seen.guild is None and seen.guild_id is None and not isinstance(seen.user, discord.Member)
+    # A guild-only command is not offered in DMs, and guild commands never are.
+    with pytest.raises(LookupError, match="does not offer 'here' in DMs"):
+        await standin.slash("here", guild=DM)
+    with pytest.raises(LookupError, match="no synced command 'echo'"):
+        await standin.slash("echo", {"text": "x"}, guild=DM)
+    in_guild = await (await standin.slash("here")).wait_final()
+    assert in_guild["content"] == f"guild {standin.guild_id} shards None"
+
+
+@pytest.mark.parametrize("team", [False, True], ids=["owner", "team"])
+async def test_is_owner_is_the_application_owner_or_its_team(standin: DiscordStandIn, team: bool) -> None:
+    main = standin.guild
+    other = standin.add_guild("b")
+    other.add_member(standin.app_owner)  # the owner is a member of b only
+    developer = main.add_user("developer")
+    reader = main.add_user("reader")
+    if team:
+        standin.team_member_ids = [developer.id]
+        standin.team_read_only_ids = [reader.id]
+    tiny = TinyBot(int(main.id), int(other.id), intents=tiny_intents(members=True))
+    async with running(standin, tiny):
+        owners = {
+            key: await tiny.is_owner(cached_member(tiny, guild, user))
+            for key, guild, user in [
+                ("app_owner", other, standin.app_owner),
+                ("developer", main, developer),
+                ("reader", main, reader),
+                ("main owner", main, main.user("owner")),
+                ("b owner", other, other.user("owner")),
+                ("moderator", main, main.user("moderator")),
+            ]
+        }
+        info = await tiny.application_info()
+    assert owners == {
+        "app_owner": True,
+        "developer": team,
+        "reader": False,
+        "main owner": False,
+        "b owner": False,
+        "moderator": False,
+    }
+    if team:
+        assert info.team is not None and info.team.owner_id == int(standin.app_owner.id)
+        assert info.owner.id == int(standin.team_id)  # a team's application is "owned" by its pseudo-user
+    else:
+        assert info.team is None and info.owner.id == int(standin.app_owner.id)
+    standin.assert_clean()
+
+
+class ShardBot(commands.AutoShardedBot):
+    """One process of a sharded bot: the global `where_commands`, and what it was sent."""
+
+    def __init__(self, shard_ids: list[int] | None, shard_count: int | None) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=tiny_intents(),
+            guild_ready_timeout=0.05,
+            shard_ids=shard_ids,
+            shard_count=shard_count,
+            help_command=None,
+        )
+        self.seen: list[discord.Interaction] = []
+        self.guilds_created: list[int] = []
+        for command in where_commands():
+            self.tree.add_command(command)
+
+    async def setup_hook(self) -> None:
+        await self.tree.sync()
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        self.seen.append(interaction)
+
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        self.guilds_created.append(guild.id)
+
+
+async def test_two_processes_split_the_shards(log_errors: RecordingHandler) -> None:
+    async with DiscordStandIn(shard_count=2) as standin:
+        main = standin.guild
+        other = standin.add_guild("b", shard=1)
+        third = standin.add_guild("c", shard=0)
+        assert (main.shard, other.shard, third.shard) == (0, 1, 0)
+        first, second = ShardBot([0], 2), ShardBot([1], 2)
+        async with running(standin, first):
+            async with running(standin, second):
+                assert sorted(first.guilds_created) == sorted([int(main.id), int(third.id)])
+                assert second.guilds_created == [int(other.id)]
+                assert [i["shard"] for i in standin.identifies] == [[0, 2], [1, 2]]
+                assert standin.connected_shards() == [(0, 2), (1, 2)]
+                in_b = await (await standin.slash("where", guild="b", user="owner")).wait_final()
+                in_c = await (await standin.slash("where", guild="c")).wait_final()
+                in_main = await (await standin.slash("here")).wait_final()
+                assert in_b["content"] == f"guild {other.id} shards [1]"
+                assert in_c["content"] == f"guild {third.id} shards [0]"
+                assert in_main["content"] == f"guild {main.id} shards [0]"
+                assert [i.guild_id for i in second.seen] == [int(other.id)]
+                assert [i.guild_id for i in first.seen] == [int(third.id), int(main.id)]
+                assert second.get_guild(int(main.id)) is None and first.get_guild(int(other.id)) is None
+            # The process holding shard 1 is gone: b's interactions reach nobody ("did not respond").
+            await eventually(lambda: standin.connected_shards() == [(0, 2)])
+            lost = await standin.slash("where", guild="b")
+            assert not lost.delivered
+            with pytest.raises(TimeoutError, match="NOT DELIVERED"):
+                await lost.wait_response(timeout=0.3)
+            assert (await (await standin.slash("where", guild="c")).wait_final())["content"].endswith("[0]")
+        standin.assert_clean()
+
+
+async def test_an_auto_sharded_bot_takes_the_recommended_shards(log_errors: RecordingHandler) -> None:
+    async with DiscordStandIn() as standin:
+        standin.shard_count = 2
+        other = standin.add_guild("b", shard=1)
+        assert (standin.guild.shard, other.shard) == (0, 1)
+        sharded = ShardBot(None, None)
+        async with running(standin, sharded):
+            assert sharded.shard_count == 2 and sorted(sharded.shards) == [0, 1]
+            assert {g.id for g in sharded.guilds} == {int(standin.guild_id), int(other.id)}
+            assert sharded.get_guild(int(other.id)).shard_id == 1  # type: ignore[union-attr]
+            answer = await (await standin.slash("where", guild="b")).wait_final()
+            assert answer["content"] == f"guild {other.id} shards None"
+        assert "GET /gateway/bot" in [r.route for r in standin.requests]
+
+
+@pytest.mark.parametrize(("shard_ids", "shard_count", "code"), [([0], 1, 4011), ([2], 2, 4010)])
+async def test_a_wrong_shard_is_closed_as_discord_does(shard_ids: list[int], shard_count: int, code: int) -> None:
+    async with DiscordStandIn(shard_count=2) as standin:
+        bot = ShardBot(shard_ids, shard_count)
+        with pytest.raises(discord.ConnectionClosed) as closed:
+            async with running(standin, bot):
+                pass
+        assert closed.value.code == code
+        assert standin.identifies == []
+
+
+async def test_a_dropped_shard_resumes_its_session(standin: DiscordStandIn, bot: TinyBot) -> None:
+    await standin.drop_connection(0)
+    await standin.wait_ready()
+    answer = await (await standin.slash("echo", {"text": "still here"})).wait_final()
+    assert answer["content"] == "still here"
+    assert len(standin.identifies) == 1 and standin.connected_shards() == [(0, 1)]

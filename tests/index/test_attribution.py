@@ -411,3 +411,56 @@ def test_a_shared_surname_is_the_one_whose_sex_the_pronouns_beside_it_show() -> 
         + f"“{QUOTE},” Lopez said."
     )
     assert found[f"“{QUOTE},” Lopez said."] == "Maria Lopez"
+
+
+# -- fourth pass: pronouns ------------------------------------------------------------------------
+
+
+def test_a_name_in_a_clause_after_said_opens_no_sentence() -> None:
+    # "said Paul Green continued to …": Green is the subject of what Lopez said, not of the sentence
+    found = synthetic(
+        LEAD
+        + "Tom Baker, a union official, said Paul Green continued to hurt the plan.\n\n"
+        + "“It will cost a great deal of money,” he said."
+    )
+    assert found["“It will cost a great deal of money,” he said."] == "Tom Baker"
+
+
+def test_a_quotation_earlier_in_the_paragraph_counts_for_the_pronoun() -> None:
+    found = synthetic(
+        LEAD
+        + "Tom Baker spoke first.\n\n"
+        + "Voters got a “plan that is late and costly,” said Paul Green, a union official. "
+        + "“It will cost a great deal of money,” he said."
+    )
+    assert found["“It will cost a great deal of money,” he said."] == "Paul Green"
+
+
+def test_a_short_quotation_ending_a_sentence_ends_it() -> None:
+    # "… called it “arbitrary.” Maria Lopez …": the name after the closing mark opens the next sentence
+    found = synthetic(
+        LEAD
+        + "Tom Baker called the vote “arbitrary.” Maria Lopez, a union official, warned that Baker could lose.\n\n"
+        + "“It will cost a great deal of money,” she said."
+    )
+    assert found["“It will cost a great deal of money,” she said."] == "Maria Lopez"
+
+
+def test_a_full_name_tells_its_own_sex_beside_a_relative_of_the_same_surname() -> None:
+    found = synthetic(
+        LEAD
+        + "Paul Green spoke first, and Green thanked his staff.\n\n"
+        + "Maria Green made it clear that her husband would not back down.\n\n"
+        + LATER.format(pronoun="she")
+    )
+    assert found[LATER.format(pronoun="she")] == "Maria Green"
+
+
+def test_a_saying_cue_before_a_quotation_never_names_the_one_before_it() -> None:
+    found = synthetic(
+        LEAD
+        + "Tom Baker spoke at the hearing.\n\n"
+        + f'Asked about the delay, Maria Lopez said, "{QUOTE}." He followed that by saying, "It will cost a lot."'
+    )
+    assert found[f'Asked about the delay, Maria Lopez said, "{QUOTE}."'] == "Maria Lopez"
+    assert found['He followed that by saying, "It will cost a lot."'] == "Tom Baker"

@@ -9,9 +9,9 @@ import json
 import re
 from pathlib import Path
 
-from bot.cli import main
+from cli.main import main
+from evaluation.extraction import evaluate, words
 from index import Library
-from index.extraction_eval import evaluate, words
 from index.html import read_html
 from index.loaders import load_document
 from tests.conftest import make_settings

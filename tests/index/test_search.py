@@ -10,8 +10,8 @@ import pytest
 
 from index import Library
 from index import store as store_module
+from index.analysis import DATE, NUMBER, answer_kinds, word_ids
 from index.search import _bm25_rows, _coverage, _owning_chunks, _unknown_words, asked_kind, gather
-from index.store import DATE, NUMBER, answer_kinds, word_ids
 from tests.conftest import make_settings
 from tests.fakes import HashEmbedder
 

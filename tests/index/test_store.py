@@ -15,8 +15,9 @@ import pytest
 from index import CorruptIndexError, Library
 from index.build import PASSAGE_VECTORS, build
 from index.clean import EXTRACTOR_VERSION
+from index.readers import NpyRows
 from index.settings import IndexSettings
-from index.store import CURRENT, MANIFEST, NpyRows, open_current
+from index.store import CURRENT, MANIFEST, open_current
 from tests.conftest import make_settings
 from tests.fakes import HashEmbedder
 
@@ -69,7 +70,7 @@ def test_the_manifest_records_model_chunking_hashes_and_build_time(tmp_path: Pat
     assert manifest["model"] == "fake-hash"
     assert manifest["dim"] == 64
     assert manifest["chunking"] == {
-        "chunk_tokens": 256, "chunk_overlap": 1, "segmenter": 2, "attribution": 4, "extractor": EXTRACTOR_VERSION,
+        "chunk_tokens": 256, "chunk_overlap": 1, "segmenter": 2, "attribution": 5, "extractor": EXTRACTOR_VERSION,
         "passages": PASSAGE_VECTORS,
     }  # fmt: skip
     hashes = manifest["documents"]

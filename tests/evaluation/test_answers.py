@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot import cli, terminal
-from index import Answer, Excerpt, IndexSettings, Library
-from index.evaluate import (
+from cli import main as onrecord
+from cli import terminal
+from evaluation.answers import (
     EvalError,
     EvalOptions,
     EvalQuestion,
@@ -32,6 +32,7 @@ from index.evaluate import (
     truncate_words,
     write_sources,
 )
+from index import Answer, Excerpt, IndexSettings, Library
 from tests.conftest import make_settings
 from tests.fakes import HashEmbedder
 
@@ -411,11 +412,11 @@ def test_calibration_without_probes_is_refused(tiny: Path, tmp_path: Path, setti
 def test_cli_eval_prints_one_json_object_and_writes_details(
     tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr("index.evaluate.load_embedder", lambda settings: RecordingEmbedder())
+    monkeypatch.setattr("evaluation.answers.load_embedder", lambda settings: RecordingEmbedder())
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("ONRECORD_MIN_SCORE", "0.2")
     out = tmp_path / "details.jsonl"
-    code = cli.main(
+    code = onrecord.main(
         ["eval", str(tiny), "--json", "--limit", "2", "--index-cache", str(tmp_path / "c"), "--out", str(out)]
     )
     assert code == 0
@@ -428,13 +429,13 @@ def test_cli_eval_prints_one_json_object_and_writes_details(
 def test_cli_eval_reports_a_missing_folder_without_a_traceback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert cli.main(["eval", str(tmp_path / "nowhere")]) == cli.EXIT_ERROR
+    assert onrecord.main(["eval", str(tmp_path / "nowhere")]) == onrecord.EXIT_ERROR
     assert "corpus.jsonl" in capsys.readouterr().err
 
 
 def test_dense_baseline_ranks_sentences_by_exact_cosine(tiny: Path, tmp_path: Path) -> None:
+    from evaluation.answers import SentenceBaselines
     from index import Library
-    from index.evaluate import SentenceBaselines
 
     embedder = HashEmbedder(dim=512)
     docs = tmp_path / "docs"
@@ -452,7 +453,7 @@ def test_dense_baseline_ranks_sentences_by_exact_cosine(tiny: Path, tmp_path: Pa
 
 
 def test_limit_and_sample_pick_deterministic_questions(tiny: Path, tmp_path: Path, settings: IndexSettings) -> None:
-    from index.evaluate import select
+    from evaluation.answers import select
 
     questions = load_dataset(tiny).questions
     assert [q.qid for q in select(questions, limit=2, sample=None, seed=0)] == ["q1", "q2"]

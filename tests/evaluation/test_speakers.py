@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
-from bot import cli
-from index.evaluate import EvalError
-from index.models import Sentence, Span
-from index.speaker_eval import (
+from cli import main as onrecord
+from evaluation.answers import EvalError
+from evaluation.speakers import (
     baseline_speaker,
     exact_matches,
     false_attributions,
@@ -21,6 +20,7 @@ from index.speaker_eval import (
     run_speaker_eval,
     surname_matches,
 )
+from index.models import Sentence, Span
 
 # -- matching ----------------------------------------------------------------------------------------
 
@@ -143,7 +143,7 @@ def test_a_split_keeps_only_its_half(data: Path) -> None:
 
 
 def test_the_cli_prints_one_json_object(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["eval-speakers", str(data), "--json"]) == 0
+    assert onrecord.main(["eval-speakers", str(data), "--json"]) == 0
     figures = json.loads(capsys.readouterr().out)
     assert {"coverage", "accuracy", "exact", "false_per_1000", "by_source", "baseline"} <= set(figures)
 
@@ -151,12 +151,12 @@ def test_the_cli_prints_one_json_object(data: Path, capsys: pytest.CaptureFixtur
 def test_a_folder_without_the_files_is_one_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(EvalError, match=r"docs\.jsonl"):
         run_speaker_eval(tmp_path)
-    assert cli.main(["eval-speakers", str(tmp_path)]) == 1
+    assert onrecord.main(["eval-speakers", str(tmp_path)]) == 1
     assert "does not exist" in capsys.readouterr().err
 
 
 def test_the_cli_table_shows_both_methods_and_the_false_rate(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["eval-speakers", str(data), "--split", "all"]) == 0
+    assert onrecord.main(["eval-speakers", str(data), "--split", "all"]) == 0
     out = capsys.readouterr().out
     assert "OnRecord   named" in out and "baseline   named" in out
     assert "per 1,000 sentences" in out

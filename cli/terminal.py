@@ -5,10 +5,11 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Sequence
 
+from evaluation.answers import Calibration, EvalReport
+from evaluation.speakers import GROUPS, SpeakerReport
 from index import Answer, BuildReport, Excerpt, SourceInfo, SpeakerInfo, WhoSaid
-from index.evaluate import Calibration, EvalReport
 from index.models import NOT_COVERED
-from index.speaker_eval import GROUPS, SpeakerReport
+from index.report import FeedbackReport
 
 __all__ = ["NOT_COVERED", "render_answer", "render_quotes", "render_speakers", "render_who_said"]
 
@@ -206,3 +207,56 @@ def render_speaker_eval(report: SpeakerReport) -> str:
 
 def _share(value: float | None, width: int) -> str:
     return f"{value:>{width}.3f}" if value is not None else f"{'-':>{width}}"
+
+
+def render_feedback_report(report: FeedbackReport, width: int = 100) -> str:
+    """The moderators' report (what `/report` shows in Discord) as plain text."""
+
+    def short(text: str, limit: int) -> str:
+        flat = " ".join(text.split())
+        return flat if len(flat) <= limit else textwrap.shorten(flat, limit, placeholder="…")
+
+    days = (report.until - report.since).days
+    lines = [f"Report of {report.collection}: the last {days} days, to {report.until:%Y-%m-%d %H:%M} UTC", ""]
+    if report.logging:
+        share = f" ({100 * report.answered_share:.0f}%)" if report.answered_share is not None else ""
+        lines.append(
+            f"Questions: {report.asked} asked, {report.answered} answered{share}, {report.pinned} pinned first"
+        )
+    else:
+        lines.append("Questions: the question log is off (ONRECORD_LOG_DAYS=0); only feedback is reported.")
+    flags = sum(f.count for f in report.flagged)
+    lines.append(f"Feedback: {report.helpful} helpful, {report.not_helpful} not helpful, {flags} flags on excerpts")
+    busy = [s for s in report.shares if s.asked]
+    if busy:
+        lines += ["", "Answered over time" + (" (weeks)" if report.weekly else "") + ":"]
+        lines += [f"  {s.start.isoformat()}  {s.answered:>4} of {s.asked:<4}" for s in busy]
+    if report.logging:
+        lines += ["", f"Not covered by the sources ({report.unanswered} questions):"]
+        lines += ["  none"] if not report.gaps else []
+        for number, gap in enumerate(report.gaps, start=1):
+            lines.append(f"  {number}. {short(gap.question, width - 20)}  (asked {gap.count}x)")
+            lines += [f"       also: {short(w, width - 14)}" for w in gap.wordings[:3]]
+            if gap.closest:
+                lines.append(f"       closest source: {short(gap.closest, width - 24)}")
+    lines += ["", "Voted not helpful:"]
+    lines += ["  none"] if not report.disliked else []
+    for item in report.disliked:
+        lines.append(f"  {short(item.question, width - 30)}  ({item.not_helpful} not helpful, {item.helpful} helpful)")
+        if item.sources:
+            lines.append(f"       quoting: {short('; '.join(item.sources), width - 16)}")
+    lines += ["", "Flagged excerpts:"]
+    lines += ["  none"] if not report.flagged else []
+    for flag in report.flagged:
+        lines.append(f"  {flag.label} x{flag.count}: \u201c{short(flag.quote, width - 30)}\u201d")
+        who = f"{flag.speaker} · " if flag.speaker else ""
+        lines.append(
+            f"       {who}{flag.title} · {flag.doc_id} {flag.start}-{flag.end} · asked: {short(flag.question, 60)}"
+        )
+    if report.sources:
+        lines += ["", "Most quoted sources:"] + [f"  {count:>4}  {title}" for title, count in report.sources]
+    if report.speakers:
+        lines += ["", "Most quoted speakers:"] + [f"  {count:>4}  {name}" for name, count in report.speakers]
+    if report.pins:
+        lines += ["", "Pinned answers:"] + [f"  {short(p.question, width - 40)} -> {p.doc_id}" for p in report.pins]
+    return "\n".join(lines).rstrip() + "\n"

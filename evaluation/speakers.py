@@ -39,10 +39,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from . import segment
-from .build import attributed_sentences
-from .evaluate import EvalError, read_jsonl
-from .models import Document, Sentence, Span
+from index import segment
+from index.build import attributed_sentences
+from index.models import Document, Sentence, Span
+
+from .answers import EvalError, read_jsonl
 
 Split = Literal["fit", "test", "all"]
 SPLITS: tuple[Split, ...] = ("fit", "test", "all")

@@ -32,7 +32,6 @@ import hashlib
 import json
 import logging
 import math
-import os
 import random
 import time
 import unicodedata
@@ -45,12 +44,14 @@ from typing import Any
 import numpy as np
 import yaml
 
-from .embedding import Embedder, load_embedder
-from .errors import LibraryError, QuestionError
-from .library import Library, safe_filename
-from .models import Answer
-from .settings import IndexSettings
-from .store import Generation, word_ids
+from index.analysis import word_ids
+from index.embedding import Embedder, load_embedder
+from index.errors import LibraryError, QuestionError
+from index.files import atomic_path, atomic_write
+from index.library import Library, safe_filename
+from index.models import Answer
+from index.settings import IndexSettings
+from index.store import Generation
 
 log = logging.getLogger(__name__)
 
@@ -255,9 +256,7 @@ def write_sources(documents: Sequence[CorpusDoc], docs_dir: Path) -> dict[str, s
 def _write_if_changed(path: Path, data: bytes) -> None:
     if path.is_file() and path.read_bytes() == data:
         return
-    tmp = path.with_name(f".{path.name}.tmp")  # hidden: the scanner skips dot files
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    atomic_write(path, data)  # its temporary is hidden: the scanner skips dot files
 
 
 # -- scoring ---------------------------------------------------------------------------------------
@@ -641,10 +640,8 @@ def cached_vectors(stem: Path, texts: Sequence[str], embedder: Embedder, progres
         except (OSError, ValueError) as error:
             log.warning("ignoring unreadable cache %s (%s)", path, error)
     vectors = embed_in_steps(texts, embedder, progress, stage)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("wb") as handle:
+    with atomic_path(path) as tmp, tmp.open("wb") as handle:
         np.save(handle, vectors)
-    os.replace(tmp, path)
     return vectors
 
 
@@ -966,10 +963,8 @@ def _detail(question: EvalQuestion, outcome: Outcome, *, probe: bool) -> dict[st
 
 
 def write_details(report: EvalReport, path: Path) -> None:
-    """Per-question records as JSON lines, written to a temporary file and renamed into place."""
+    """Per-question records as JSON lines, written atomically (`atomic_path`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
+    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8") as handle:
         for row in report.details:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)

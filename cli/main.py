@@ -16,12 +16,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from index import IndexSettings, Library, LibraryError
+from index import SHARED, Collections, IndexSettings, Library, LibraryError
 
 from . import terminal
 
 log = logging.getLogger(__name__)
 
+COLLECTION_COMMANDS = frozenset({"index", "ask", "speakers", "quotes", "who-said", "sources", "report"})
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 
@@ -59,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         sub.add_argument("--docs", type=Path, help="sources folder (ONRECORD_DOCS_DIR)")
         sub.add_argument("--index", type=Path, help="index folder (ONRECORD_INDEX_DIR)")
+        if name in COLLECTION_COMMANDS:
+            sub.add_argument("--collection", metavar="ID", help="shared (default) or a server's own, guild-<server id>")
         return sub
 
     add("index", _cmd_index, "build or update the index from the sources folder")
@@ -78,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     who.add_argument("--json", action="store_true", help="print one JSON object")
     sources = add("sources", _cmd_sources, "list the indexed documents")
     sources.add_argument("--json", action="store_true", help="print a JSON array")
+    report = add("report", _cmd_report, "what members asked that the sources did not cover, and their feedback")
+    report.add_argument("--days", type=float, default=7.0, help="the period: the last this many days (default 7)")
     add("run", _cmd_run, "start the Discord bot (needs DISCORD_TOKEN)")
     evaluate = add("eval", _cmd_eval, "score answers on a question set (corpus.jsonl + questions.jsonl)")
     evaluate.add_argument("data_dir", type=Path, help="folder holding corpus.jsonl and questions.jsonl")
@@ -117,6 +122,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _library(args: argparse.Namespace, settings: IndexSettings) -> Library:
+    """The library of the collection asked for (``--collection``; the shared one by default), after
+    moving an index from before collections into place."""
+    return Collections(settings).library(getattr(args, "collection", None) or SHARED)
+
+
 def _settings(args: argparse.Namespace) -> IndexSettings:
     overrides = {}
     if getattr(args, "docs", None):
@@ -127,7 +138,7 @@ def _settings(args: argparse.Namespace) -> IndexSettings:
 
 
 def _cmd_index(args: argparse.Namespace, settings: IndexSettings) -> int:
-    library = Library(settings)
+    library = _library(args, settings)
     with _ProgressBar() as bar:
         report = library.rebuild(progress=bar)
     print(terminal.render_report(report), end="")
@@ -135,7 +146,7 @@ def _cmd_index(args: argparse.Namespace, settings: IndexSettings) -> int:
 
 
 def _cmd_ask(args: argparse.Namespace, settings: IndexSettings) -> int:
-    library = Library(settings)
+    library = _library(args, settings)
     library.clean_question(args.question)  # refuse a bad question before loading anything heavy
     if not library.has_index():
         print(f"No index yet: building it from {settings.docs_dir} first.", file=sys.stderr)
@@ -153,7 +164,7 @@ def _cmd_ask(args: argparse.Namespace, settings: IndexSettings) -> int:
 
 
 def _cmd_speakers(args: argparse.Namespace, settings: IndexSettings) -> int:
-    library = Library(settings)
+    library = _library(args, settings)
     library.ensure_index()
     people = library.speakers()
     if args.json:
@@ -164,7 +175,7 @@ def _cmd_speakers(args: argparse.Namespace, settings: IndexSettings) -> int:
 
 
 def _cmd_quotes(args: argparse.Namespace, settings: IndexSettings) -> int:
-    library = Library(settings)
+    library = _library(args, settings)
     library.ensure_index()
     names, excerpts = library.quotes(args.name, source=args.source)
     if args.json:
@@ -176,7 +187,7 @@ def _cmd_quotes(args: argparse.Namespace, settings: IndexSettings) -> int:
 
 
 def _cmd_who_said(args: argparse.Namespace, settings: IndexSettings) -> int:
-    library = Library(settings)
+    library = _library(args, settings)
     library.clean_question(args.text)
     library.ensure_index()
     result = library.who_said(args.text)
@@ -188,7 +199,7 @@ def _cmd_who_said(args: argparse.Namespace, settings: IndexSettings) -> int:
 
 
 def _cmd_sources(args: argparse.Namespace, settings: IndexSettings) -> int:
-    library = Library(settings)
+    library = _library(args, settings)
     library.ensure_index()
     sources = library.sources()
     if args.json:
@@ -199,8 +210,23 @@ def _cmd_sources(args: argparse.Namespace, settings: IndexSettings) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace, settings: IndexSettings) -> int:
+    from index.feedback import Feedback
+    from index.report import build_report, question_vectors
+
+    if args.days <= 0:
+        raise LibraryError("--days must be more than 0.")
+    collections = Collections(settings)
+    collection = args.collection or SHARED
+    collections.folder(collection)  # refuses a malformed id before anything is opened
+    feedback = Feedback.of(collections.state(collection), settings)
+    report = build_report(feedback, question_vectors(collections.queries), collection=collection, days=args.days)
+    print(terminal.render_feedback_report(report), end="")
+    return 0
+
+
 def _cmd_eval(args: argparse.Namespace, settings: IndexSettings) -> int:
-    from index import evaluate
+    from evaluation import answers as evaluate
 
     options = evaluate.EvalOptions(
         data_dir=args.data_dir, cache_root=args.index_cache or evaluate.DEFAULT_CACHE, limit=args.limit,
@@ -219,7 +245,7 @@ def _cmd_eval(args: argparse.Namespace, settings: IndexSettings) -> int:
 
 
 def _cmd_eval_speakers(args: argparse.Namespace, settings: IndexSettings) -> int:
-    from index import speaker_eval
+    from evaluation import speakers as speaker_eval
 
     report = speaker_eval.run_speaker_eval(args.data_dir, args.split, keep_misses=args.out is not None)
     if args.out:
@@ -232,7 +258,7 @@ def _cmd_eval_speakers(args: argparse.Namespace, settings: IndexSettings) -> int
 
 
 def _cmd_eval_extraction(args: argparse.Namespace, settings: IndexSettings) -> int:
-    from index import extraction_eval
+    from evaluation import extraction as extraction_eval
 
     summaries = extraction_eval.evaluate(args.data_dir)
     if args.json:
@@ -243,7 +269,7 @@ def _cmd_eval_extraction(args: argparse.Namespace, settings: IndexSettings) -> i
 
 
 def _cmd_run(args: argparse.Namespace, settings: IndexSettings) -> int:
-    from .__main__ import run
+    from bot.__main__ import run
 
     return run(settings)
 

@@ -9,7 +9,7 @@ the pages (``file``, gzipped HTML allowed). For each page and each extractor:
 - non-body share: the share of the sentences the index would hold (`segment.sentences`) whose words
   are not a run of the true body's words (menus, related links, promos, captions);
 - excerpt non-body share: the same among the sentences that can be excerpts (prose; see
-  `store.NOT_PROSE`);
+  `analysis.NOT_PROSE`);
 - URL agreement: the extracted URL equals the page's (the only metadata the truth holds).
 
 Pages are split into two halves by their id (even / odd as a hexadecimal number): choices are fitted
@@ -29,11 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import segment
-from .errors import LibraryError
-from .html import HtmlText, previous_loader, read_html, trafilatura_defaults
-from .models import Document
-from .store import NOT_PROSE, sentence_kind
+from index import segment
+from index.analysis import NOT_PROSE, sentence_kind
+from index.errors import LibraryError
+from index.html import HtmlText, previous_loader, read_html, trafilatura_defaults
+from index.models import Document
 
 Extractor = Callable[[str], HtmlText]
 EXTRACTORS: dict[str, Extractor] = {
@@ -126,7 +126,7 @@ def _read_page(folder: Path, row: dict[str, Any]) -> str:
     data = path.read_bytes()
     if path.suffix == ".gz":
         data = gzip.decompress(data)
-    from .loaders import decode_text
+    from index.loaders import decode_text
 
     return decode_text(data)
 

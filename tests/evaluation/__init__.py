@@ -1,0 +1,1 @@
+"""Tests of the `evaluation` package: the measurements behind `onrecord eval*`."""
