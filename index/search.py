@@ -72,7 +72,8 @@ FEATURES = (
     "new_name",  # a "which / who / where" question, and the sentence holds names the question does not
     "ask_coverage",  # the local share of the words of the question's last sentence (what it asks, after
     # any context: "X happened this week. Which team does he play for?") in the sentence or its neighbours
-    "recent_week",  # how recent the document is on the day of asking: 1 / (1 + days / 7); 0 undated or after
+    "recent_week",  # how recent the document is on the day of asking, 1 / (1 + days / 7): a news question with
+    # no time word is most often about the latest story; 0 when undated or dated after the day of asking
     "recent_season",  # the same over a longer span: 1 / (1 + days / 90)
 )
 # Features that count against a sentence: their fitted weights are at most zero.
