@@ -81,36 +81,37 @@ NEGATIVE = frozenset({"after_asking"})
 class Weights:
     """How the features add up to a sentence's score (one weight per name in `FEATURES`).
 
-    Fitted with ``scripts/tune.py ../shared/eval/squad-dev ../shared/eval/news-dev --fit``: a listwise
-    ranking loss (the candidates that hold the answer, in a document that holds it, first), on the
-    even-numbered articles of SQuAD and of the news set together, each set weighing the same, then a
-    bias so the score is the probability that the sentence holds the answer; reported on the odd
-    articles (BENCHMARKS.md).
+    Fitted with ``scripts/tune.py ../shared/eval/squad-dev ../shared/eval/news-dev --fit --window 1``: a
+    listwise ranking loss (the candidates that hold the answer, or whose neighbour does, in a document
+    that holds it, first), on the even-numbered articles of SQuAD and of the news set together, each
+    set weighing the same, then a bias so the score is the probability that the sentence (or the
+    excerpt grown around it) holds the answer; reported on the odd articles (BENCHMARKS.md). Refitted
+    for passage vectors pooled from sentences (issue 17).
     """
 
-    sentence_dense: float = 4.909
-    sentence_lexical: float = 0.001
-    passage_dense: float = 4.105
-    passage_lexical: float = 0.842
-    neighbour_dense: float = 0.175
-    passage_coverage: float = 2.817
+    sentence_dense: float = 7.46
+    sentence_lexical: float = 0.0
+    passage_dense: float = 0.326
+    passage_lexical: float = 0.832
+    neighbour_dense: float = 0.0
+    passage_coverage: float = 2.989
     sentence_coverage: float = 0.0
     local_coverage: float = 0.0
     neighbour_coverage: float = 0.0
     window_local_coverage: float = 0.0
-    context_dense: float = 1.457
-    off_title_coverage: float = 3.477
-    answer_kind: float = 2.338
+    context_dense: float = 1.408
+    off_title_coverage: float = 2.027
+    answer_kind: float = 3.148
     neighbour_answer_kind: float = 0.0
-    in_period: float = 1.662
-    after_asking: float = -1.819
-    doc_coverage: float = 2.7
-    doc_dense: float = 0.481
-    title_coverage: float = 4.132
-    lede: float = 1.091
-    new_name: float = 1.817
-    ask_coverage: float = 2.032
-    bias: float = -16.846
+    in_period: float = 1.51
+    after_asking: float = -1.897
+    doc_coverage: float = 2.363
+    doc_dense: float = 1.094
+    title_coverage: float = 4.903
+    lede: float = 0.945
+    new_name: float = 0.879
+    ask_coverage: float = 3.49
+    bias: float = -14.372
 
     def vector(self) -> np.ndarray:
         return np.array([getattr(self, name) for name in FEATURES], dtype=np.float32)
