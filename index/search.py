@@ -81,37 +81,36 @@ NEGATIVE = frozenset({"after_asking"})
 class Weights:
     """How the features add up to a sentence's score (one weight per name in `FEATURES`).
 
-    Fitted with ``scripts/tune.py ../shared/eval/squad-dev ../shared/eval/news-dev --fit --window 1``: a
-    listwise ranking loss (the candidates that hold the answer, or whose neighbour does, in a document
-    that holds it, first), on the even-numbered articles of SQuAD and of the news set together, each
-    set weighing the same, then a bias so the score is the probability that the sentence (or the
-    excerpt grown around it) holds the answer; reported on the odd articles (BENCHMARKS.md). Refitted
-    for passage vectors pooled from sentences (issue 17).
+    Fitted with ``scripts/tune.py ../shared/eval/squad-dev ../shared/eval/news-dev --fit``: a listwise
+    ranking loss (the candidates that hold the answer, in a document that holds it, first), on the
+    even-numbered articles of SQuAD and of the news set together, each set weighing the same, then a
+    bias so the score is the probability that the sentence holds the answer; reported on the odd
+    articles (BENCHMARKS.md). Refitted for passage vectors pooled from sentences (issue 17).
     """
 
-    sentence_dense: float = 7.46
+    sentence_dense: float = 5.09
     sentence_lexical: float = 0.0
-    passage_dense: float = 0.326
-    passage_lexical: float = 0.832
-    neighbour_dense: float = 0.0
-    passage_coverage: float = 2.989
+    passage_dense: float = 0.672
+    passage_lexical: float = 1.214
+    neighbour_dense: float = 0.176
+    passage_coverage: float = 2.886
     sentence_coverage: float = 0.0
     local_coverage: float = 0.0
     neighbour_coverage: float = 0.0
     window_local_coverage: float = 0.0
-    context_dense: float = 1.408
-    off_title_coverage: float = 2.027
-    answer_kind: float = 3.148
+    context_dense: float = 1.77
+    off_title_coverage: float = 3.402
+    answer_kind: float = 2.367
     neighbour_answer_kind: float = 0.0
-    in_period: float = 1.51
-    after_asking: float = -1.897
-    doc_coverage: float = 2.363
-    doc_dense: float = 1.094
-    title_coverage: float = 4.903
-    lede: float = 0.945
-    new_name: float = 0.879
-    ask_coverage: float = 3.49
-    bias: float = -14.372
+    in_period: float = 1.652
+    after_asking: float = -1.721
+    doc_coverage: float = 2.536
+    doc_dense: float = 1.639
+    title_coverage: float = 4.708
+    lede: float = 1.13
+    new_name: float = 1.831
+    ask_coverage: float = 1.952
+    bias: float = -16.236
 
     def vector(self) -> np.ndarray:
         return np.array([getattr(self, name) for name in FEATURES], dtype=np.float32)
