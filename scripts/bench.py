@@ -44,9 +44,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from evaluation.answers import embed_in_steps, load_dataset, recursive_split, write_sources  # noqa: E402
 from index import IndexSettings, Library  # noqa: E402
 from index.embedding import Embedder  # noqa: E402
-from index.evaluate import embed_in_steps, load_dataset, recursive_split, write_sources  # noqa: E402
 from index.models import Chunk, Sentence  # noqa: E402
 from index.store import IndexedDocument, open_current, write_generation  # noqa: E402
 
