@@ -47,6 +47,10 @@ _INVISIBLE = re.compile(r"[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
 _MASKED_LINK = re.compile(r"\[([^\]]*)\]\(\s*<?https?://[^)\s]*>?\s*\)")
 _ADDRESS = re.compile(r"<?\bhttps?://\S+")
 _MARKUP = re.compile(r"[*_~`|]+")  # Markdown emphasis, code and spoiler marks glued to the words
+# Discord hides ||spoilered|| text from readers: an aside the member chose not to show, not what they
+# ask (searched, one word no source holds costs a small library's coverage, and the answer's title,
+# which repeats the question, would show it to the whole channel). A question all in spoilers keeps it.
+_SPOILER = re.compile(r"\|\|.*?\|\|", re.DOTALL)
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _QUERY_CACHE_SIZE = 1024
 # How often (seconds) a library looks whether another process has made a newer generation current.
@@ -342,6 +346,8 @@ class Library:
         """The searchable text of a question, or `QuestionError` saying what is wrong with it."""
         text = unicodedata.normalize("NFKC", question or "")
         text = _INVISIBLE.sub("", text)
+        shown = _SPOILER.sub(" ", text)
+        text = shown if any(ch.isalnum() for ch in shown) else text
         text = _MARKUP.sub(" ", _ADDRESS.sub(" ", _MASKED_LINK.sub(r"\1", text)))
         text = " ".join(text.split())
         if len(text) > self.settings.max_question_chars:

@@ -72,6 +72,9 @@ FEATURES = (
     "new_name",  # a "which / who / where" question, and the sentence holds names the question does not
     "ask_coverage",  # the local share of the words of the question's last sentence (what it asks, after
     # any context: "X happened this week. Which team does he play for?") in the sentence or its neighbours
+    "recent_week",  # how recent the document is on the day of asking, 1 / (1 + days / 7): a news question with
+    # no time word is most often about the latest story; 0 when undated or dated after the day of asking
+    "recent_season",  # the same over a longer span: 1 / (1 + days / 90)
 )
 # Features that count against a sentence: their fitted weights are at most zero.
 NEGATIVE = frozenset({"after_asking"})
@@ -85,32 +88,34 @@ class Weights:
     ranking loss (the candidates that hold the answer, in a document that holds it, first), on the
     even-numbered articles of SQuAD and of the news set together, each set weighing the same, then a
     bias so the score is the probability that the sentence holds the answer; reported on the odd
-    articles (BENCHMARKS.md).
+    articles (BENCHMARKS.md). Refitted for passage vectors pooled from sentences (issue 17).
     """
 
-    sentence_dense: float = 4.909
-    sentence_lexical: float = 0.001
-    passage_dense: float = 4.105
-    passage_lexical: float = 0.842
-    neighbour_dense: float = 0.175
-    passage_coverage: float = 2.817
+    sentence_dense: float = 5.201
+    sentence_lexical: float = 0.0
+    passage_dense: float = 0.675
+    passage_lexical: float = 1.338
+    neighbour_dense: float = 0.327
+    passage_coverage: float = 2.688
     sentence_coverage: float = 0.0
     local_coverage: float = 0.0
     neighbour_coverage: float = 0.0
     window_local_coverage: float = 0.0
-    context_dense: float = 1.457
-    off_title_coverage: float = 3.477
-    answer_kind: float = 2.338
+    context_dense: float = 1.713
+    off_title_coverage: float = 3.344
+    answer_kind: float = 2.375
     neighbour_answer_kind: float = 0.0
-    in_period: float = 1.662
-    after_asking: float = -1.819
-    doc_coverage: float = 2.7
-    doc_dense: float = 0.481
-    title_coverage: float = 4.132
-    lede: float = 1.091
-    new_name: float = 1.817
-    ask_coverage: float = 2.032
-    bias: float = -16.846
+    in_period: float = 0.097
+    after_asking: float = -1.016
+    doc_coverage: float = 2.351
+    doc_dense: float = 1.59
+    title_coverage: float = 4.322
+    lede: float = 1.179
+    new_name: float = 1.841
+    ask_coverage: float = 1.991
+    recent_week: float = 2.313
+    recent_season: float = 0.44
+    bias: float = -16.575
 
     def vector(self) -> np.ndarray:
         return np.array([getattr(self, name) for name in FEATURES], dtype=np.float32)
@@ -338,7 +343,11 @@ def gather(
     p_dense = _best(generation.cosines("chunks", owner_ids, q), slot)
     p_lexical = _best(c_lexical[owner_ids], slot)
     coverage = _best(c_coverage, slot)
-    named, in_period, after_asking = _dated(generation, docs, query, today or dt.date.today())
+    today = today or dt.date.today()
+    named, in_period, after_asking = _dated(generation, docs, query, today)
+    published = generation.doc_published[docs].astype(np.float64)
+    age = np.where((published > 0) & (after_asking == 0), today.toordinal() - published, np.inf)
+    age = np.maximum(age, 0.0)
     doc_best = np.full(len(docs), -1.0, dtype=np.float32)
     np.maximum.at(doc_best, doc_of, p_dense)
     idf_total = float(idf.sum())
@@ -346,6 +355,8 @@ def gather(
     columns = {
         "in_period": in_period[doc_of],
         "after_asking": after_asking[doc_of],
+        "recent_week": (1.0 / (1.0 + age / 7.0))[doc_of],
+        "recent_season": (1.0 / (1.0 + age / 90.0))[doc_of],
         "doc_coverage": _doc_coverage(generation, c_lists, docs, unknown)[doc_of],
         "doc_dense": doc_best[doc_of],
         "title_coverage": title_coverage,

@@ -53,7 +53,7 @@ class IndexSettings(BaseSettings):
     max_excerpts: int = Field(3, ge=1, le=10, description="Excerpts in one answer.")
     excerpt_chars: int = Field(400, ge=80, description="Most characters in one excerpt.")
     min_score: float = Field(
-        0.31, description="Best evidence with a lower confidence (a probability that the sources cover it) abstains."
+        0.33, description="Best evidence with a lower confidence (a probability that the sources cover it) abstains."
     )
     log_days: float = Field(
         30.0, ge=0, description="Days each server's question log is kept (0: questions are not logged)."

@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 from evaluation.answers import CorpusDoc, DataSet, EvalQuestion, cached_library, load_dataset, split_corpus  # noqa: E402
 from index import IndexSettings, Library  # noqa: E402
 from index.embedding import load_embedder  # noqa: E402
-from index.search import CONFIDENCE_FEATURES  # noqa: E402
+from index.search import CONFIDENCE_FEATURES, Confidence  # noqa: E402
 
 EVAL = REPO.parent / "shared" / "eval"
 
@@ -86,16 +86,41 @@ def main() -> None:
         z = rows @ weights[:-1] + weights[-1]
         return np.asarray(1.0 / (1.0 + np.exp(-z)))
 
-    grid = np.round(np.arange(0.0, 1.0001, 0.005), 3)
-    chosen = 0.0
-    for t in grid:  # the highest threshold at which every set's dev answerable questions are answered enough
-        if all((confidence(h["dev"]["answerable"]) >= t).mean() >= args.answered for h in sets.values()):
-            chosen = float(t)
+    chosen = _threshold(sets, confidence, args.answered)
     print(f"threshold {chosen}")
+    _report(sets, confidence, chosen)
+    # The confidence shipped now, on the same evidence: at its shipped threshold, and at the one the
+    # same rule picks for it, so that the two compare on the dev halves at the same operating point.
+    shipped, threshold = Confidence(), IndexSettings(_env_file=None).min_score  # type: ignore[call-arg]
+
+    def shipped_confidence(rows: np.ndarray) -> np.ndarray:
+        return np.array([shipped.of(row) for row in rows])
+
+    print(f"shipped: {json.dumps(shipped.__dict__)} at {threshold}")
+    _report(sets, shipped_confidence, threshold)
+    own = _threshold(sets, shipped_confidence, args.answered)
+    print(f"shipped at the threshold the rule picks for it, {own}")
+    _report(sets, shipped_confidence, own)
+
+
+def _threshold(
+    sets: dict[str, dict[str, dict[str, np.ndarray]]], confidence: Callable[[np.ndarray], np.ndarray], answered: float
+) -> float:
+    """The highest threshold at which every set's dev answerable questions are answered enough."""
+    chosen = 0.0
+    for t in np.round(np.arange(0.0, 1.0001, 0.005), 3):
+        if all((confidence(h["dev"]["answerable"]) >= t).mean() >= answered for h in sets.values()):
+            chosen = float(t)
+    return chosen
+
+
+def _report(
+    sets: dict[str, dict[str, dict[str, np.ndarray]]], confidence: Callable[[np.ndarray], np.ndarray], threshold: float
+) -> None:
     for name, halves in sets.items():
         for half in ("dev", "test"):
-            answered = float((confidence(halves[half]["answerable"]) >= chosen).mean())
-            abstained = float((confidence(halves[half]["probes"]) < chosen).mean())
+            answered = float((confidence(halves[half]["answerable"]) >= threshold).mean())
+            abstained = float((confidence(halves[half]["probes"]) < threshold).mean())
             print(f"{name} {half}: probes abstained {abstained:.3f}, answerable answered {answered:.3f}")
 
 

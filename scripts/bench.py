@@ -1,8 +1,16 @@
-"""Benchmarks: build throughput against the bare encoder, unchanged rebuild, ask latency by size, cold start,
-memory and disk. Writes a Markdown table to BENCHMARKS.md (between markers) and prints it.
+"""Benchmarks: build time against the common recipe on real news, build throughput against the bare encoder,
+unchanged rebuild, ask latency by size, cold start, memory and disk. Writes a Markdown table to
+BENCHMARKS.md (between markers) and prints it.
 
     python scripts/bench.py                      # make bench: 10k and 100k chunks
     python scripts/bench.py --sizes 1000000      # make bench-1m
+
+Build against the recipe: the first ``--news`` articles of the shared news-dev set (distinct real
+articles, written as sources the way ``onrecord eval`` writes them), indexed from scratch by OnRecord
+and by the common recipe as the eval runs it (1000/200-character chunks, each embedded once, into a
+FAISS ``IndexFlatL2``), with the same encoder, alternating ``--repeats`` times; medians are reported,
+since the machine is shared. Tokens are those the encoder reads (special tokens included, cut at the
+model's window). Then one article more is added and the rebuild's cost is reported.
 
 Corpus: the shared SQuAD dev articles split into one document per paragraph (real text, about 1,200
 documents). Large indexes are that corpus repeated: each copy keeps the text, gets its own title, and
@@ -21,6 +29,7 @@ import datetime as dt
 import json
 import os
 import platform
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -35,11 +44,14 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from evaluation.answers import embed_in_steps, load_dataset, recursive_split, write_sources  # noqa: E402
 from index import IndexSettings, Library  # noqa: E402
+from index.embedding import Embedder  # noqa: E402
 from index.models import Chunk, Sentence  # noqa: E402
 from index.store import IndexedDocument, open_current, write_generation  # noqa: E402
 
 SQUAD = REPO.parent / "shared" / "eval" / "squad-dev"
+NEWS = REPO.parent / "shared" / "eval" / "news-dev"
 MARKS = "<!-- {}:begin -->", "<!-- {}:end -->"
 NOISE = 0.02
 
@@ -62,12 +74,120 @@ def settings(docs: Path, index: Path, backend: str) -> IndexSettings:
     return IndexSettings(_env_file=None, docs_dir=docs, index_dir=index, backend=backend)  # type: ignore[call-arg]
 
 
+class Recording:
+    """An embedder that forwards to another and keeps every text it was asked to embed."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.texts: list[str] = []
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    @property
+    def max_tokens(self) -> int:
+        return self.inner.max_tokens
+
+    def embed(self, texts: Any) -> np.ndarray:
+        self.texts.extend(texts)
+        return self.inner.embed(texts)
+
+    def count_tokens(self, texts: Any) -> list[int]:
+        return self.inner.count_tokens(texts)
+
+
+def encoder_tokens(embedder: Embedder, texts: list[str]) -> int:
+    """Tokens the encoder reads for ``texts``: special tokens included, cut at the window."""
+    return int(np.minimum(np.array(embedder.count_tokens(texts), dtype=np.int64) + 2, embedder.max_tokens).sum())
+
+
+def measure_news_build(work: Path, backend: str, articles: int, repeats: int) -> dict[str, float]:
+    """OnRecord's build from scratch against the recipe's on the first ``articles`` news-dev articles."""
+    import faiss
+
+    documents = load_dataset(NEWS).documents
+    docs = work / "news-docs"
+    write_sources(documents[:articles], docs)
+    shared = Library(settings(docs, work / "news-warm", backend))
+    encoder = shared.embedder
+    encoder.embed(["warm up"])
+    onnx = work / "news-warm" / "onnx"
+    recipe_texts = [piece for doc in documents[:articles] for piece in recursive_split(doc.text)]
+    onrecord_s, recipe_s = [], []
+    recorder = Recording(encoder)
+    report = None
+    for run in range(repeats):
+        index = work / f"news-index-{run}"
+        if onnx.exists():  # the exported graph, so no export is timed
+            shutil.copytree(onnx, index / "onnx")
+        recorder.texts = []
+        library = Library(settings(docs, index, backend), embedder=recorder)
+        started = time.perf_counter()
+        report = library.rebuild()
+        onrecord_s.append(time.perf_counter() - started)
+        print(f"[{backend}] news build {run + 1}/{repeats}: OnRecord {onrecord_s[-1]:.1f} s", file=sys.stderr)
+
+        started = time.perf_counter()
+        chunks = [piece for doc in documents[:articles] for piece in recursive_split(doc.text)]
+        vectors = embed_in_steps(chunks, encoder, lambda stage, done, total: None, "recipe")
+        flat = faiss.IndexFlatL2(encoder.dim)
+        flat.add(vectors)
+        recipe_s.append(time.perf_counter() - started)
+        print(f"[{backend}] news build {run + 1}/{repeats}: recipe {recipe_s[-1]:.1f} s", file=sys.stderr)
+        if run < repeats - 1:
+            shutil.rmtree(index)
+    assert report is not None
+    onrecord_tokens = encoder_tokens(encoder, recorder.texts)
+    recipe_tokens = encoder_tokens(encoder, recipe_texts)
+
+    library = Library(settings(docs, work / f"news-index-{repeats - 1}", backend), embedder=recorder)
+    started = time.perf_counter()
+    again = library.rebuild()
+    unchanged_s = time.perf_counter() - started
+    assert again.embedded == 0, "an unchanged corpus was re-embedded"
+    # One article more (with the whole set, its last article is left out of the builds above and added here).
+    kept = min(articles, len(documents) - 1)
+    if kept < articles:
+        write_sources(documents[:kept], docs)
+        library.rebuild()
+    write_sources(documents[: kept + 1], docs)
+    recorder.texts = []
+    started = time.perf_counter()
+    added = library.rebuild()
+    added_s = time.perf_counter() - started
+    assert added.added and added.unchanged == kept, "adding one article re-read others"
+    onrecord, recipe = statistics.median(onrecord_s), statistics.median(recipe_s)
+    return {
+        "documents": articles,
+        "onrecord_texts": report.embedded,
+        "onrecord_chunks": report.chunks,
+        "onrecord_tokens": onrecord_tokens,
+        "onrecord_s": onrecord,
+        "recipe_texts": len(recipe_texts),
+        "recipe_tokens": recipe_tokens,
+        "recipe_s": recipe,
+        "ratio": statistics.median(a / b for a, b in zip(onrecord_s, recipe_s, strict=True)),
+        "ratios": ", ".join(f"{a / b:.2f}" for a, b in zip(onrecord_s, recipe_s, strict=True)),
+        "unchanged_s_per_1000": unchanged_s / articles * 1000,
+        "added_texts": added.embedded,
+        "added_tokens": encoder_tokens(encoder, recorder.texts),
+        "added_s": added_s,
+    }
+
+
 def measure_build(work: Path, backend: str) -> dict[str, float]:
     """Full build, unchanged rebuild, and the bare encoder on exactly the texts the build embedded."""
     docs, index = work / "docs", work / f"index-{backend}"
     n_docs = len(list(docs.glob("*.txt")))
-    library = Library(settings(docs, index, backend))
+    recorder = Recording(Library(settings(docs, index, backend)).embedder)
+    library = Library(settings(docs, index, backend), embedder=recorder)
     library.embedder.embed(["warm up"])
+    recorder.texts = []
     started = time.perf_counter()
     report = library.rebuild()
     build_s = time.perf_counter() - started
@@ -77,20 +197,12 @@ def measure_build(work: Path, backend: str) -> dict[str, float]:
     assert again.embedded == 0, "an unchanged corpus was re-embedded"
 
     generation = library.generation()
-    texts = [
-        generation.text(int(d), int(s), int(e))
-        for d, s, e in zip(generation.sentence_doc, generation.sentence_start, generation.sentence_end, strict=True)
-    ]
-    for doc in generation.documents:
-        for c in range(doc.chunk_first, doc.chunk_end):
-            first, last = int(generation.chunk_first[c]), int(generation.chunk_last[c])
-            start, end = int(generation.sentence_start[first]), int(generation.sentence_end[last])
-            texts.append(f"{doc.title}\n{generation.text(doc.row, start, end)}")
+    texts = list(recorder.texts)
     assert len(texts) == report.embedded
     order = np.argsort([len(t) for t in texts])
     started = time.perf_counter()
     for i in range(0, len(texts), 256):
-        library.embedder.embed([texts[j] for j in order[i : i + 256]])
+        recorder.inner.embed([texts[j] for j in order[i : i + 256]])
     bare_s = time.perf_counter() - started
     disk = sum(p.stat().st_size for p in generation.folder.rglob("*") if p.is_file())
     return {
@@ -243,11 +355,14 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000", help="chunk counts for the latency runs")
     parser.add_argument("--backends", default="torch,onnx")
     parser.add_argument("--questions", type=int, default=300)
+    parser.add_argument("--news", type=int, default=150, help="news-dev articles of the build-against-recipe run")
+    parser.add_argument("--repeats", type=int, default=3, help="alternating builds of OnRecord and the recipe")
+    parser.add_argument("--news-backends", default="onnx", help="backends of the run against the recipe")
     parser.add_argument("--out", type=Path, default=REPO / "BENCHMARKS.md")
     parser.add_argument("--section", default="bench", help="which marked block of --out to replace")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
-    backends = args.backends.split(",")
+    backends = [b for b in args.backends.split(",") if b]
     work = Path(tempfile.mkdtemp(prefix="onrecord-bench-"))
     try:
         n_docs = paragraph_corpus(work / "docs")
@@ -256,13 +371,16 @@ def main() -> None:
         questions = work / "questions.json"
         questions.write_text(json.dumps(lines[::step][: args.questions]), "utf-8")
         (work / "warm-up.json").write_text(json.dumps(lines[1::step][: args.questions]), "utf-8")
+        news: dict[str, dict[str, Any]] = {}
+        for backend in [b for b in args.news_backends.split(",") if b and args.news > 0]:
+            news[backend] = measure_news_build(work, backend, args.news, args.repeats)
         rows: dict[str, dict[str, float]] = {}
         for backend in backends:
             print(f"[{backend}] building {n_docs} documents…", file=sys.stderr)
             rows[backend] = measure_build(work, backend)
             rows[backend]["cold_start_s"] = measure_cold_start(work / "docs", work / f"index-{backend}", backend)
         latency: dict[tuple[int, str], dict[str, float]] = {}
-        base = work / f"index-{backends[0]}"
+        base = work / f"index-{backends[0] if backends else args.news_backends.split(',')[0]}"
         for size in sizes:
             print(f"synthesising {size:,} chunks…", file=sys.stderr)
             target = work / f"synthetic-{size}"
@@ -273,7 +391,7 @@ def main() -> None:
                 print(f"[{backend}] latency at {made:,} chunks…", file=sys.stderr)
                 latency[(made, backend)] = measure_latency(target, backend, questions)
             shutil.rmtree(target)
-        table = render(rows, latency, n_docs, args)
+        table = render(news, rows, latency, n_docs, args)
         print(table)
         write(args.out, table, args.section)
     finally:
@@ -281,18 +399,49 @@ def main() -> None:
 
 
 def render(
+    news: dict[str, dict[str, Any]],
     rows: dict[str, dict[str, float]],
     latency: dict[tuple[int, str], dict[str, float]],
     n_docs: int,
     args: argparse.Namespace,
 ) -> str:
-    command = "python scripts/bench.py " + " ".join(sys.argv[1:])
+    command = "python scripts/bench.py " + shlex.join(sys.argv[1:])
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     out = [
         f"Measured {dt.date.today().isoformat()} on {machine} with `{command.strip()}`.",
         "",
+    ]
+    for backend, r in news.items():
+        out += [
+            f"Build from scratch over the first {r['documents']:,} news-dev articles ({backend}), against the common "
+            f"recipe on the same articles with the same encoder; medians of {args.repeats} alternating runs "
+            f"(OnRecord/recipe time of each run: {r['ratios']}; their median in the last column):",
+            "",
+            "| method | texts embedded | tokens | build s | texts/s | tokens/s | time against the recipe |",
+            "|---|---|---|---|---|---|---|",
+            f"| OnRecord ({r['onrecord_chunks']:,} passages) | {r['onrecord_texts']:,} | {r['onrecord_tokens']:,} | "
+            f"{r['onrecord_s']:.1f} | {r['onrecord_texts'] / r['onrecord_s']:.0f} | "
+            f"{r['onrecord_tokens'] / r['onrecord_s']:,.0f} | **{r['ratio']:.2f}x** |",
+            f"| recipe (1000/200-character chunks, FAISS L2) | {r['recipe_texts']:,} | {r['recipe_tokens']:,} | "
+            f"{r['recipe_s']:.1f} | {r['recipe_texts'] / r['recipe_s']:.0f} | "
+            f"{r['recipe_tokens'] / r['recipe_s']:,.0f} | 1.00x |",
+            "",
+            f"Unchanged rebuild: {r['unchanged_s_per_1000']:.2f} s per 1,000 documents. One article added: "
+            f"{r['added_texts']} texts ({r['added_tokens']:,} tokens) embedded, {r['added_s']:.1f} s.",
+            "",
+        ]
+    if rows:
+        out += _build_rows(rows, n_docs)
+    if latency:
+        out += _latency_rows(latency, args)
+    return "\n".join(out)
+
+
+def _build_rows(rows: dict[str, dict[str, float]], n_docs: int) -> list[str]:
+    out = [
         f"Build over {n_docs:,} documents (one per SQuAD dev paragraph); throughput in texts embedded per second "
-        "(sentences and chunks), against the bare encoder on exactly the same texts in the same run.",
+        "(sentences and titles: passages are pooled from them), against the bare encoder on exactly the same "
+        "texts in the same run.",
         "",
         "| backend | texts | build s | build texts/s | bare encoder texts/s | ratio "
         "| unchanged rebuild s (per 1,000 docs) | cold start to first answer s | bytes on disk per chunk |",
@@ -304,7 +453,11 @@ def render(
             f"{r['ratio']:.2f} | {r['unchanged_s']:.2f} ({r['unchanged_s_per_1000']:.2f}) | {r['cold_start_s']:.1f} | "
             f"{r['bytes_per_chunk']:,.0f} |"
         )
-    out += ["", f"`ask` latency (model warm, {args.questions} SQuAD questions, one process per size):", ""]
+    return out
+
+
+def _latency_rows(latency: dict[tuple[int, str], dict[str, float]], args: argparse.Namespace) -> list[str]:
+    out = ["", f"`ask` latency (model warm, {args.questions} SQuAD questions, one process per size):", ""]
     out += [
         "| chunks | backend | p50 ms | p95 ms | peak RSS MB | chunk index (recall@10) |",
         "|---|---|---|---|---|---|",
@@ -312,7 +465,7 @@ def render(
     for (size, backend), r in sorted(latency.items()):
         chunk = f"{r['chunks_index']}" + (f" ({r['chunks_recall10']:.3f})" if "chunks_recall10" in r else "")
         out.append(f"| {size:,} | {backend} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['rss_mb']:.0f} | {chunk} |")
-    return "\n".join(out)
+    return out
 
 
 def write(path: Path, table: str, section: str) -> None:

@@ -286,6 +286,31 @@ def test_this_week_means_the_week_before_the_day_of_asking(
     assert in_june.excerpts[0].doc_id == "june.txt"
 
 
+def test_without_a_time_word_the_newer_story_goes_first(
+    real_embedder: SentenceTransformerEmbedder, tmp_path: Path
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    stories = {  # the older story is the closer match to the question
+        "march.txt": ("2023-03-07", "The Harlow council elected Mara Quist as mayor on Monday."),
+        "june.txt": (
+            "2023-06-13",
+            "On Monday, the Harlow council elected Tomas Berg, a former teacher, as its new mayor.",
+        ),
+    }
+    for name, (published, text) in stories.items():
+        (docs / name).write_text(text + "\n", "utf-8")
+        (docs / f"{name}.meta.yaml").write_text(f"published: {published}\ntitle: Harlow mayor\n", "utf-8")
+    library = Library(make_settings(docs, tmp_path / "index"), embedder=real_embedder)
+    library.rebuild()
+    question = "Who did the Harlow council elect as mayor?"
+
+    assert library.ask(question, now=dt.date(2023, 3, 9)).excerpts[0].doc_id == "march.txt"
+    assert library.ask(question, now=dt.date(2023, 6, 15)).excerpts[0].doc_id == "june.txt"
+    # A year on, neither is news: the better match goes first again.
+    assert library.ask(question, now=dt.date(2026, 6, 15)).excerpts[0].doc_id == "march.txt"
+
+
 NEWS_STORY = (
     "The Harlow council met on Tuesday night to settle the future of the old ferry pier.\n\n"
     "It voted to demolish the pier and build a new one by 2026.\n\n"

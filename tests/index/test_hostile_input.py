@@ -133,6 +133,7 @@ def test_unanswerable_questions_get_a_clear_message(owl_library: Library, questi
         "```where do barn owls nest```",
         "**where** do __barn owls__ nest? [click](https://evil.example)",
         "where\u200b do barn owls nest?",
+        "**where** do __barn owls__ nest? ||tell no one||",
     ],
 )
 def test_hostile_but_real_questions_answer_from_the_sources(owl_library: Library, question: str) -> None:
@@ -140,6 +141,11 @@ def test_hostile_but_real_questions_answer_from_the_sources(owl_library: Library
     assert answer.answered
     assert "Barn owls nest in old buildings." in answer.excerpts[0].quote
     assert "http" not in answer.question and "*" not in answer.question
+
+
+def test_spoilered_text_is_not_searched_nor_shown_unless_it_is_the_whole_question(owl_library: Library) -> None:
+    assert owl_library.clean_question("where do barn owls nest? ||my guess: barns||") == "where do barn owls nest?"
+    assert owl_library.clean_question("||where do barn owls nest?||") == "where do barn owls nest?"
 
 
 def test_an_encrypted_pdf_is_skipped_with_the_reason(tmp_path: Path) -> None:

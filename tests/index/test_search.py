@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import bm25s
@@ -220,3 +221,29 @@ def test_a_when_question_favours_the_sentence_with_a_date(tmp_path: Path) -> Non
     assert evidence["neighbour_answer_kind"].tolist() == [1.0, 0.0]
     other = "Who rebuilt the bridge?"
     assert not gather(generation, library.embedder.embed([other])[0], other)["answer_kind"].any()
+
+
+def test_how_recent_a_document_is_on_the_day_of_asking(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    stories = {"week.txt": "2023-03-02", "season.txt": "2022-12-09", "later.txt": "2023-03-20", "undated.txt": None}
+    for name, published in stories.items():
+        (docs / name).write_text("The Harlow council elected a new mayor.", "utf-8")
+        if published:
+            (docs / f"{name}.meta.yaml").write_text(f"published: {published}\n", "utf-8")
+    library = Library(make_settings(docs, tmp_path / "index"), embedder=HashEmbedder())
+    library.rebuild()
+    generation = library.generation()
+    question = "Who did the Harlow council elect as mayor?"
+    evidence = gather(generation, library.embedder.embed([question])[0], question, today=dt.date(2023, 3, 9))
+    by_doc = {
+        generation.documents[int(generation.sentence_doc[s])].doc_id: i for i, s in enumerate(evidence.ids.tolist())
+    }
+    week, season = evidence["recent_week"], evidence["recent_season"]
+    # Seven days before the day of asking, and ninety: halfway down each scale.
+    assert week[by_doc["week.txt"]] == pytest.approx(0.5)
+    assert season[by_doc["season.txt"]] == pytest.approx(0.5)
+    assert week[by_doc["week.txt"]] > week[by_doc["season.txt"]] > 0
+    # A story from after the day of asking, or with no date, is not recent: it is not dated then at all.
+    for name in ("later.txt", "undated.txt"):
+        assert week[by_doc[name]] == season[by_doc[name]] == 0.0

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from index import CorruptIndexError, Library
-from index.build import build
+from index.build import PASSAGE_VECTORS, build
 from index.clean import EXTRACTOR_VERSION
 from index.readers import NpyRows
 from index.settings import IndexSettings
@@ -70,7 +70,8 @@ def test_the_manifest_records_model_chunking_hashes_and_build_time(tmp_path: Pat
     assert manifest["model"] == "fake-hash"
     assert manifest["dim"] == 64
     assert manifest["chunking"] == {
-        "chunk_tokens": 256, "chunk_overlap": 1, "segmenter": 2, "attribution": 5, "extractor": EXTRACTOR_VERSION
+        "chunk_tokens": 256, "chunk_overlap": 1, "segmenter": 2, "attribution": 5, "extractor": EXTRACTOR_VERSION,
+        "passages": PASSAGE_VECTORS,
     }  # fmt: skip
     hashes = manifest["documents"]
     assert isinstance(hashes, dict) and set(hashes) == set(CORPUS)
@@ -116,7 +117,7 @@ def test_a_changed_document_alone_is_re_embedded(tmp_path: Path) -> None:
     assert report.unchanged == 2
     library.reload()
     harbour = next(s for s in library.sources() if s.doc_id == "harbour.txt")
-    assert report.embedded == harbour.sentences + harbour.chunks == sum(embedder.calls)
+    assert report.embedded == harbour.sentences + 1 == sum(embedder.calls)  # its sentences and its title
     answer = library.ask("What barrier did the councillors ask for?")
     assert answer.answered
     assert "Councillors asked for a cheaper quorvex barrier instead." in answer.excerpts[0].quote
@@ -165,7 +166,7 @@ def test_new_chunking_settings_cut_every_document_anew_and_embed_only_new_texts(
 
     assert report.full_rebuild_reason is not None and "chunking" in report.full_rebuild_reason
     assert sorted(report.added) == sorted(CORPUS)
-    # The sentences are the same strings: only the passages cut anew go through the model.
+    # The sentences are the same strings: only the titles of the passages pooled anew go through the model.
     assert 0 < report.embedded == sum(embedder.calls) < reference.embedded
     served, rebuilt = open_current(rechunked.index_dir), open_current(tmp_path / "fresh")
     assert served.n_chunks == rebuilt.n_chunks > 3
