@@ -35,6 +35,7 @@ from .store import (
     EmbeddedTexts,
     Generation,
     IndexedDocument,
+    Manifest,
     current_name,
     embedded_texts,
     open_current,
@@ -82,8 +83,14 @@ def chunking_settings(settings: IndexSettings, embedder: Embedder) -> dict[str, 
     }
 
 
-def build(settings: IndexSettings, embedder: Embedder, progress: Progress | None = None) -> BuildReport:
-    """Scan the sources and write a new current generation. Returns what changed."""
+def build(
+    settings: IndexSettings, embedder: Embedder, progress: Progress | None = None, *, serving: str | None = None
+) -> BuildReport:
+    """Scan the sources and write a new current generation. Returns what changed.
+
+    ``serving`` names the generation the caller serves (opened, so its checksums were verified): when
+    it is current and was built from exactly these sources, with this model and these settings, it is
+    kept as it is without being opened a second time (an unchanged rebuild then costs the scan)."""
     started = time.perf_counter()
     report = BuildReport()
     notify = progress or (lambda stage, done, total: None)
@@ -93,6 +100,15 @@ def build(settings: IndexSettings, embedder: Embedder, progress: Progress | None
         documents, report.skipped = scan(settings.docs_dir, int(settings.max_file_mb * 1e6), load=cache.load)
         cache.prune()
         log.info("read %d files, %d of them from the extraction cache", cache.hits + cache.misses, cache.hits)
+        served_as_is = _served_unchanged(settings, embedder, serving, documents) if serving else None
+        if serving and served_as_is is not None:
+            report.unchanged, report.documents = len(documents), len(documents)
+            report.chunks = served_as_is.chunks
+            report.generation = serving
+            remove_old_generations(settings.index_dir)
+            report.seconds = time.perf_counter() - started
+            log.info("sources unchanged: %s keeps serving (%.2f s)", serving, report.seconds)
+            return report
         previous, whole = _previous(settings, embedder, report)
         chunking = chunking_settings(settings, embedder)
         old_hashes = previous.manifest.documents if previous is not None and whole else {}
@@ -144,6 +160,26 @@ def build(settings: IndexSettings, embedder: Embedder, progress: Progress | None
         len(report.skipped), report.chunks, report.embedded, report.seconds,
     )  # fmt: skip
     return report
+
+
+def _served_unchanged(
+    settings: IndexSettings, embedder: Embedder, serving: str, documents: Sequence[Document]
+) -> Manifest | None:
+    """The manifest of ``serving`` when it is current and holds exactly ``documents`` (by content hash),
+    built with this model and these chunking settings; else None (and the build goes the long way)."""
+    if serving != current_name(settings.index_dir):
+        return None
+    try:
+        manifest = Manifest.read(settings.index_dir / serving)
+    except CorruptIndexError:
+        return None
+    same = (
+        manifest.model == embedder.name
+        and manifest.dim == embedder.dim
+        and manifest.chunking == chunking_settings(settings, embedder)
+        and manifest.documents == {d.doc_id: d.content_hash for d in documents}
+    )
+    return manifest if same else None
 
 
 def _nothing_to_do(settings: IndexSettings, previous: Generation, report: BuildReport) -> bool:

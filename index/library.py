@@ -179,9 +179,13 @@ class Library:
             return self.rebuild()
 
     def rebuild(self, progress: builder.Progress | None = None) -> BuildReport:
-        """Re-scan the sources, write a new generation and start serving it."""
-        report = builder.build(self.settings, self.embedder, progress)
-        self.reload()
+        """Re-scan the sources, write a new generation and start serving it (sources unchanged since the
+        generation this library serves: keep serving that one)."""
+        with self._swap_lock:
+            serving = self._generation.name if self._generation is not None else None
+        report = builder.build(self.settings, self.embedder, progress, serving=serving)
+        if report.generation != serving:  # an unchanged rebuild keeps the generation this library serves
+            self.reload()
         return report
 
     def reload(self) -> None:

@@ -8,11 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
-from index import CorruptIndexError, Library
+from index import CorruptIndexError, Library, store
 from index.build import PASSAGE_VECTORS, build
 from index.clean import EXTRACTOR_VERSION
 from index.readers import NpyRows
@@ -301,6 +302,36 @@ def test_an_unchanged_corpus_keeps_its_generation_and_writes_nothing(tmp_path: P
     assert (again.embedded, again.added, again.changed, again.removed) == (0, [], [], [])
     assert again.unchanged == again.documents == len(CORPUS)
     assert sorted(p.name for p in settings.index_dir.iterdir()) == folders
+
+
+def test_an_unchanged_rebuild_keeps_serving_without_opening_the_generation_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = make_corpus(tmp_path)
+    library = Library(settings, embedder=HashEmbedder())
+    first = library.rebuild()
+    served = library.generation()
+    opened: list[str] = []
+    monkeypatch.setattr(store.Generation, "__init__", _counting(store.Generation.__init__, opened))
+
+    again = library.rebuild()
+
+    assert opened == []  # neither the build nor the library opened it a second time
+    assert again.generation == first.generation and library.generation() is served
+    assert again.unchanged == again.documents == len(CORPUS) and again.chunks == first.chunks
+    # A changed source takes the long way: the new generation is written and served.
+    (settings.docs_dir / "extra.txt").write_text("Kestrels hover over the verges of motorways.", "utf-8")
+    changed = library.rebuild()
+    assert changed.added == ["extra.txt"] and changed.generation != first.generation
+    assert library.generation().name == changed.generation and opened
+
+
+def _counting(init: Any, opened: list[str]) -> Any:
+    def counted(self: store.Generation, folder: Path, **kwargs: Any) -> None:
+        opened.append(folder.name)
+        init(self, folder, **kwargs)
+
+    return counted
 
 
 # -- reading rows without memory maps --------------------------------------------------------------
