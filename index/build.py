@@ -88,9 +88,10 @@ def build(
 ) -> BuildReport:
     """Scan the sources and write a new current generation. Returns what changed.
 
-    ``serving`` names the generation the caller serves (opened, so its checksums were verified): when
-    it is current and was built from exactly these sources, with this model and these settings, it is
-    kept as it is without being opened a second time (an unchanged rebuild then costs the scan)."""
+    ``serving`` names the generation the caller serves: when it is current, its files still match
+    their checksums and it was built from exactly these sources, with this model and these settings,
+    it is kept as it is without being opened a second time (an unchanged rebuild then costs the scan
+    and the checksums). A damaged one takes the long way, which reports the damage and rebuilds."""
     started = time.perf_counter()
     report = BuildReport()
     notify = progress or (lambda stage, done, total: None)
@@ -165,8 +166,8 @@ def build(
 def _served_unchanged(
     settings: IndexSettings, embedder: Embedder, serving: str, documents: Sequence[Document]
 ) -> Manifest | None:
-    """The manifest of ``serving`` when it is current and holds exactly ``documents`` (by content hash),
-    built with this model and these chunking settings; else None (and the build goes the long way)."""
+    """The manifest of ``serving`` when it is current, undamaged and holds exactly ``documents`` (by
+    content hash), built with this model and these chunking settings; else None (the long way)."""
     if serving != current_name(settings.index_dir):
         return None
     try:
@@ -179,7 +180,7 @@ def _served_unchanged(
         and manifest.chunking == chunking_settings(settings, embedder)
         and manifest.documents == {d.doc_id: d.content_hash for d in documents}
     )
-    return manifest if same else None
+    return manifest if same and manifest.damaged_file(settings.index_dir / serving) is None else None
 
 
 def _nothing_to_do(settings: IndexSettings, previous: Generation, report: BuildReport) -> bool:

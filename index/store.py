@@ -116,6 +116,14 @@ class Manifest:
                 f"The index in {folder} has no readable manifest ({error.__class__.__name__})."
             ) from error
 
+    def damaged_file(self, folder: Path) -> str | None:
+        """The first of the generation's files in ``folder`` that is missing or does not match its checksum."""
+        for name, expected in self.checksums.items():
+            path = folder / name
+            if not path.is_file() or _checksum(path) != expected:
+                return name
+        return None
+
 
 class Generation:
     """One complete index generation opened read-only. Safe to query from several threads."""
@@ -155,10 +163,8 @@ class Generation:
             )
         if dim is not None and manifest.dim != dim:
             raise CorruptIndexError(f"The index in {self.folder} has dimension {manifest.dim}, not {dim}.")
-        for name, expected in manifest.checksums.items():
-            path = self.folder / name
-            if not path.is_file() or _checksum(path) != expected:
-                raise CorruptIndexError(f"The index in {self.folder} is damaged: {name} does not match its checksum.")
+        if (name := manifest.damaged_file(self.folder)) is not None:
+            raise CorruptIndexError(f"The index in {self.folder} is damaged: {name} does not match its checksum.")
 
     def _load_tables(self) -> None:
         rows = self._db.execute(

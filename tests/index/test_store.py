@@ -326,6 +326,22 @@ def test_an_unchanged_rebuild_keeps_serving_without_opening_the_generation_again
     assert library.generation().name == changed.generation and opened
 
 
+def test_an_unchanged_rebuild_of_a_damaged_generation_reports_it_and_rebuilds(tmp_path: Path) -> None:
+    settings = make_corpus(tmp_path)
+    library = Library(settings, embedder=HashEmbedder())
+    first = library.rebuild()
+    database = settings.index_dir / first.generation / store.DATABASE
+    data = bytearray(database.read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 16] = bytes(b ^ 0xFF for b in data[len(data) // 2 : len(data) // 2 + 16])
+    database.write_bytes(bytes(data))
+
+    again = library.rebuild()
+
+    assert again.full_rebuild_reason and "damaged" in again.full_rebuild_reason
+    assert again.generation != first.generation and library.generation().name == again.generation
+    assert again.documents == len(CORPUS)
+
+
 def _counting(init: Any, opened: list[str]) -> Any:
     def counted(self: store.Generation, folder: Path, **kwargs: Any) -> None:
         opened.append(folder.name)
